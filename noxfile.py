@@ -1,0 +1,44 @@
+"""Sessions: ``nox`` runs tests, lint and typecheck; ``nox -s bench`` runs the benchmarks."""
+
+from __future__ import annotations
+
+import nox
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+
+
+def group(name: str) -> list[str]:
+    return list(nox.project.dependency_groups(PYPROJECT, name))
+
+nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.error_on_missing_interpreters = False
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """Unit, integration (uvicorn on loopback) and CLI tests, on asyncio and trio."""
+    session.install("-e", ".[cli,fast]", *group("test"))
+    session.run("pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff check and ruff format --check."""
+    session.install(*group("lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """mypy --strict on the package and on tests/typing (type-checked, never run)."""
+    session.install("-e", ".[cli,fast]", *group("typecheck"))
+    session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmarks: smmpanel beside a hand-written floor and a naive peer, ratios from one run."""
+    session.install("-e", ".[cli,fast]", *group("bench"))
+    session.run("python", "-m", "benchmarks", *session.posargs)

@@ -1,0 +1,48 @@
+"""smmpanel: an async client for SMM panel APIs, with bulk helpers.
+
+::
+
+    async with smmpanel.Panel("https://panel.example/api/v2", key) as panel:
+        balance = await panel.balance()
+        result = await panel.statuses(order_ids)
+"""
+
+from ._client import Panel
+from ._config import VERSION as __version__
+from ._errors import (
+    AuthenticationError,
+    InsecureURLWarning,
+    InsufficientFundsError,
+    InvalidRequestError,
+    NotFoundError,
+    PanelError,
+    ProtocolError,
+    RateLimitError,
+    SMMPanelError,
+    TransportError,
+    UncertainOrderError,
+)
+from ._models import Balance, Bulk, OrderStatus, RefillState, RefillStatus, Service, Status
+
+__all__ = [
+    "AuthenticationError",
+    "Balance",
+    "Bulk",
+    "InsecureURLWarning",
+    "InsufficientFundsError",
+    "InvalidRequestError",
+    "NotFoundError",
+    "OrderStatus",
+    "Panel",
+    "PanelError",
+    "ProtocolError",
+    "RateLimitError",
+    "RefillState",
+    "RefillStatus",
+    "SMMPanelError",
+    "Service",
+    "Status",
+    "TransportError",
+    "UncertainOrderError",
+    "__version__",
+]

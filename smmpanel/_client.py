@@ -1,0 +1,599 @@
+"""``Panel``: the async client. One connection pool, one limiter, one gate per ``Panel``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import enum
+import ipaddress
+import logging
+import warnings
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from types import TracebackType
+from typing import Any, Self, TypeVar
+from urllib.parse import quote_plus
+
+import anyio
+import httpx
+import stamina
+
+from . import _protocol as proto
+from ._bulk import Answers, chunked, gather, split, stream
+from ._config import DEFAULT_BACKOFF, DEFAULT_TIMEOUT, MAX_BODY, MAX_CHUNK, MAX_WAIT, USER_AGENT
+from ._convert import ShapeError
+from ._errors import (
+    AuthenticationError,
+    InsecureURLWarning,
+    PanelError,
+    ProtocolError,
+    RateLimitError,
+    SMMPanelError,
+    TransportError,
+    UncertainOrderError,
+    panel_error,
+)
+from ._fields import ListField, check_id, check_ids, order_fields
+from ._gate import Gate
+from ._models import Balance, Bulk, OrderStatus, RefillStatus, Service
+
+__all__ = ["Panel"]
+
+T = TypeVar("T")
+logger = logging.getLogger("smmpanel")
+
+_HEADERS = {
+    "Content-Type": "application/x-www-form-urlencoded",
+    "Accept": "application/json, text/html;q=0.5, */*;q=0.1",
+}
+# Failures where the request never left: safe to retry even for a write.
+_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+class _State(enum.Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Panel:
+    """An SMM panel's API: ``async with Panel(url, key) as panel: await panel.balance()``.
+
+    Every call is one form ``POST`` to ``url``; the key travels only in the body.
+    ``concurrency`` caps requests in flight across all calls on this ``Panel`` (the pool is
+    sized to match); ``chunk_size`` caps IDs per multi-ID request; ``retries`` are extra
+    attempts for reads (writes only when the request never left); ``rate_limit`` caps
+    requests per second. Pass ``http_client`` to share a pool (it is never closed here) or
+    ``transport`` to plug in a fake panel or a proxy.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        key: str,
+        *,
+        timeout: float | httpx.Timeout = DEFAULT_TIMEOUT,
+        concurrency: int = 8,
+        chunk_size: int = MAX_CHUNK,
+        retries: int = 3,
+        rate_limit: float | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        backoff: float = DEFAULT_BACKOFF,
+    ) -> None:
+        self._url = _check_url(url)
+        if not isinstance(key, str) or not key.strip():
+            raise ValueError("key must be a non-empty string")
+        if key in url:
+            raise ValueError("the API key must not be part of the URL; it goes in the body")
+        _check_int("concurrency", concurrency, 1)
+        _check_int("chunk_size", chunk_size, 1, MAX_CHUNK)
+        _check_int("retries", retries, 0)
+        if rate_limit is not None and not (
+            isinstance(rate_limit, int | float) and not isinstance(rate_limit, bool) and rate_limit > 0
+        ):
+            raise ValueError(f"rate_limit must be a positive number or None, got {rate_limit!r}")
+        if not isinstance(backoff, int | float) or isinstance(backoff, bool) or backoff < 0:
+            raise ValueError(f"backoff must be a non-negative number, got {backoff!r}")
+        if http_client is not None and transport is not None:
+            raise ValueError("pass either http_client or transport, not both")
+        if isinstance(timeout, httpx.Timeout):
+            self._timeout = timeout
+        elif isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+            self._timeout = httpx.Timeout(float(timeout))
+        else:
+            raise ValueError(f"timeout must be a positive number or httpx.Timeout, got {timeout!r}")
+
+        self._key = key
+        self._concurrency = concurrency
+        self._chunk_size = chunk_size
+        self._retries = retries
+        self._backoff = float(backoff)
+        self._limiter = anyio.CapacityLimiter(concurrency)
+        self._gate = Gate(rate_limit)
+        self._owns_client = http_client is None
+        if http_client is None:
+            http_client = httpx.AsyncClient(
+                transport=transport,
+                timeout=self._timeout,
+                limits=httpx.Limits(
+                    max_connections=concurrency, max_keepalive_connections=concurrency
+                ),
+                headers={"User-Agent": USER_AGENT},
+            )
+        self._client = http_client
+        self._state = _State.OPEN
+        self._prefix: dict[str, bytes] = {}
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def __repr__(self) -> str:
+        return f"<Panel {self._url!r} concurrency={self._concurrency}>"
+
+    @property
+    def url(self) -> str:
+        """The panel's API URL."""
+        return self._url
+
+    @property
+    def closed(self) -> bool:
+        """True after :meth:`aclose`."""
+        return self._state is _State.CLOSED
+
+    async def __aenter__(self) -> Self:
+        if self._state is _State.CLOSED:
+            raise RuntimeError("this Panel is closed; create a new one")
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool if this ``Panel`` made it; safe to call twice."""
+        if self._state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        if self._owns_client:
+            await self._client.aclose()
+
+    # ------------------------------------------------------------------ actions
+
+    async def balance(self) -> Balance:
+        """The account's balance."""
+        return await self._single("balance", {}, proto.parse_balance)
+
+    async def services(self) -> list[Service]:
+        """The panel's service catalogue."""
+        return await self._single("services", {}, proto.parse_services)
+
+    async def add(
+        self,
+        *,
+        service: int | str,
+        link: str | None = None,
+        quantity: int | None = None,
+        runs: int | None = None,
+        interval: int | None = None,
+        comments: ListField | None = None,
+        usernames: ListField | None = None,
+        hashtags: ListField | None = None,
+        hashtag: str | None = None,
+        username: str | None = None,
+        media: str | None = None,
+        min: int | None = None,
+        max: int | None = None,
+        posts: int | None = None,
+        old_posts: int | None = None,
+        delay: int | None = None,
+        expiry: dt.date | str | None = None,
+        answer_number: int | None = None,
+        groups: ListField | None = None,
+        **extra: Any,
+    ) -> int:
+        """Place an order; returns its ID. Never retried once the request may have left.
+
+        Raises ``UncertainOrderError`` (with the order's fields) when the request may have
+        reached the panel but no answer could be read: the order may exist.
+        """
+        fields = order_fields(
+            service,
+            {
+                "link": link,
+                "quantity": quantity,
+                "runs": runs,
+                "interval": interval,
+                "comments": comments,
+                "usernames": usernames,
+                "hashtags": hashtags,
+                "hashtag": hashtag,
+                "username": username,
+                "media": media,
+                "min": min,
+                "max": max,
+                "posts": posts,
+                "old_posts": old_posts,
+                "delay": delay,
+                "expiry": expiry,
+                "answer_number": answer_number,
+                "groups": groups,
+            },
+            extra,
+        )
+        body = self._body("add", fields)
+        try:
+            data = await self._call("add", body, read=False)
+            return proto.parse_add(data)
+        except ShapeError as error:
+            raise UncertainOrderError(
+                f"add: the panel's answer holds no order ID ({error}); the order may exist",
+                fields=fields,
+            ) from None
+        except ProtocolError as error:
+            raise UncertainOrderError(
+                f"{error.message}; the order may exist", fields=fields
+            ) from error
+        except TransportError as error:
+            if isinstance(error, UncertainOrderError):
+                raise
+            raise UncertainOrderError(
+                f"{error.message}; the order may exist", fields=fields
+            ) from error.__cause__
+
+    async def status(self, order: int | str) -> OrderStatus:
+        """One order's status; raises ``NotFoundError`` for an unknown ID."""
+        order_id = check_id(order, "order")
+        return await self._single(
+            "status", {"order": str(order_id)}, lambda data: proto.parse_status(data, order_id)
+        )
+
+    async def statuses(self, orders: Iterable[int | str]) -> Bulk[OrderStatus]:
+        """Any number of orders' statuses, 100-ID chunks at a time, concurrently."""
+        return await self._bulk("status", "orders", orders, proto.parse_statuses, read=True)
+
+    async def iter_statuses(
+        self, orders: Iterable[int | str] | AsyncIterable[int | str]
+    ) -> AsyncIterator[Bulk[OrderStatus]]:
+        """Statuses streamed one chunk's ``Bulk`` at a time, as each completes.
+
+        IDs are read only as chunks can be sent, so memory does not grow with their number.
+        Use ``contextlib.aclosing`` if you may stop early.
+        """
+        self._check_open()
+        run = self._runner("status", "orders", proto.parse_statuses, read=True)
+        async for bulk in stream(orders, self._chunk_size, run, self._concurrency):
+            yield bulk
+
+    async def watch(
+        self, orders: Iterable[int | str], *, every: float = 60.0
+    ) -> AsyncIterator[OrderStatus]:
+        """Each order's first status, then only changes; ends when all are final or not found.
+
+        Orders drop out of the polling set once final or unknown to the panel. Orders whose
+        poll failed (network, protocol) are polled again next round.
+        """
+        if not isinstance(every, int | float) or isinstance(every, bool) or every < 0:
+            raise ValueError(f"every must be a non-negative number of seconds, got {every!r}")
+        active = check_ids(orders, "order")
+        last: dict[int, OrderStatus] = {}
+        while active:
+            bulk = await self.statuses(active)
+            still: list[int] = []
+            for order in active:
+                current = bulk.ok.get(order)
+                if current is None:
+                    error = bulk.errors[order]
+                    if isinstance(error, AuthenticationError):
+                        raise error
+                    if not isinstance(error, PanelError) or isinstance(error, RateLimitError):
+                        still.append(order)
+                    continue
+                if last.get(order) != current:
+                    last[order] = current
+                    yield current
+                if not current.final:
+                    still.append(order)
+            active = still
+            if active:
+                await anyio.sleep(every)
+
+    async def refill(self, order: int | str) -> int:
+        """Ask for a refill of one order; returns the refill's ID."""
+        order_id = check_id(order, "order")
+        return await self._single(
+            "refill", {"order": str(order_id)}, proto.parse_refill, read=False
+        )
+
+    async def refills(self, orders: Iterable[int | str]) -> Bulk[int]:
+        """Refills for any number of orders; ``ok`` maps each order to its refill ID."""
+        return await self._bulk("refill", "orders", orders, proto.parse_refills, read=False)
+
+    async def refill_status(self, refill: int | str) -> RefillStatus:
+        """One refill's status."""
+        refill_id = check_id(refill, "refill")
+        return await self._single(
+            "refill_status",
+            {"refill": str(refill_id)},
+            lambda data: proto.parse_refill_status(data, refill_id),
+        )
+
+    async def refill_statuses(self, refills: Iterable[int | str]) -> Bulk[RefillStatus]:
+        """Any number of refills' statuses."""
+        return await self._bulk(
+            "refill_status", "refills", refills, proto.parse_refill_statuses, read=True
+        )
+
+    async def cancel(self, orders: Iterable[int | str]) -> Bulk[int]:
+        """Cancel any number of orders; ``ok`` holds what the panel returned for each."""
+        return await self._bulk("cancel", "orders", orders, proto.parse_cancels, read=False)
+
+    # ------------------------------------------------------------------ machinery
+
+    def _check_open(self) -> None:
+        if self._state is _State.CLOSED:
+            raise RuntimeError("this Panel is closed; create a new one")
+
+    def _body(self, action: str, fields: dict[str, str]) -> bytes:
+        prefix = self._prefix.get(action)
+        if prefix is None:
+            prefix = f"key={quote_plus(self._key)}&action={action}".encode()
+            self._prefix[action] = prefix
+        if not fields:
+            return prefix
+        tail = "&".join(f"{name}={quote_plus(value)}" for name, value in fields.items())
+        return prefix + b"&" + tail.encode()
+
+    async def _single(
+        self,
+        action: str,
+        fields: dict[str, str],
+        parse: Callable[[Any], T],
+        *,
+        read: bool = True,
+    ) -> T:
+        data = await self._call(action, self._body(action, fields), read=read)
+        try:
+            return parse(data)
+        except ShapeError as error:
+            raise ProtocolError(f"{action}: {error}", action=action) from None
+
+    def _runner(
+        self,
+        action: str,
+        field: str,
+        parse: Callable[[Any, Sequence[int]], Answers[T]],
+        *,
+        read: bool,
+    ) -> Callable[[list[int]], Any]:
+        async def run(ids: list[int]) -> Answers[T]:
+            body = self._body(action, {field: ",".join(map(str, ids))})
+            try:
+                return parse(await self._call(action, body, read=read), ids)
+            except SMMPanelError as error:
+                return dict.fromkeys(ids, error)
+            except ShapeError as error:
+                return dict.fromkeys(ids, ProtocolError(f"{action}: {error}", action=action))
+
+        return run
+
+    async def _bulk(
+        self,
+        action: str,
+        field: str,
+        ids: Iterable[int | str],
+        parse: Callable[[Any, Sequence[int]], Answers[T]],
+        *,
+        read: bool,
+    ) -> Bulk[T]:
+        checked = check_ids(ids, "refill" if field == "refills" else "order")
+        self._check_open()
+        if not checked:
+            return Bulk()
+        chunks = list(chunked(checked, self._chunk_size))
+        run = self._runner(action, field, parse, read=read)
+        answers = await gather(chunks, run, min(self._concurrency, len(chunks)))
+        return split(checked, answers)
+
+    async def _call(self, action: str, body: bytes, *, read: bool) -> Any:
+        """One API call with its retries; returns the answer's JSON, error envelopes raised."""
+        self._check_open()
+        if not self._retries:
+            return await self._attempt(action, body)
+        async for attempt in stamina.retry_context(
+            on=_retry_read if read else _retry_write,
+            attempts=self._retries + 1,
+            timeout=None,
+            wait_initial=self._backoff,
+            wait_max=MAX_WAIT,
+            wait_jitter=self._backoff,
+        ):
+            with attempt:
+                return await self._attempt(action, body)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _attempt(self, action: str, body: bytes) -> Any:
+        """One HTTP exchange under the gate and the limiter."""
+        await self._gate.wait()
+        failure: TransportError | None = None
+        async with self._limiter:
+            try:
+                request = self._client.build_request(
+                    "POST", self._url, content=body, headers=_HEADERS, timeout=self._timeout
+                )
+                response = await self._client.send(request, stream=True)
+                try:
+                    content = await _read(response)
+                finally:
+                    await response.aclose()
+            except httpx.HTTPError as error:
+                failure = self._transport_error(action, error)
+        if failure is not None:
+            # Raised outside the except block, so the httpx error (whose .request holds
+            # the key in its body) is not kept as __context__.
+            raise failure
+        if logger.isEnabledFor(logging.DEBUG):
+            logger.debug(
+                "%s %s -> HTTP %d, %d bytes", action, self._url, response.status_code, len(content)
+            )
+        return self._answer(action, response.status_code, response.headers, content)
+
+    def _answer(self, action: str, status: int, headers: httpx.Headers, content: bytes) -> Any:
+        data = proto.decode(content)
+        if status == 429:
+            retry_after = _retry_after(headers.get("Retry-After"))
+            self._gate.pause(retry_after if retry_after is not None else max(self._backoff, 1.0))
+            message = proto.find_error(data) if data is not proto.NOT_JSON else None
+            raise RateLimitError(
+                self._scrub(message or "Too many requests"),
+                action=action,
+                status_code=status,
+                retry_after=retry_after,
+            )
+        if data is proto.NOT_JSON:
+            raise self._protocol_error(action, status, content, transient=True)
+        message = proto.find_error(data)
+        if message is None and status >= 400 and isinstance(data, dict) and status < 500:
+            message = proto.error_text(data.get("message")) or f"HTTP {status}"
+        if message is not None:
+            error = panel_error(self._scrub(message), action=action, status_code=status)
+            if status >= 500 and type(error) is PanelError:
+                error._transient = True  # type: ignore[attr-defined]
+            raise error
+        if status >= 500 or status == 408:
+            raise self._protocol_error(action, status, content, transient=True)
+        if 300 <= status < 400:
+            where = headers.get("Location", "elsewhere")
+            raise ProtocolError(
+                f"{action}: the panel redirects to {where}; use that URL",
+                action=action,
+                status_code=status,
+                body=proto.snippet(content, self._key),
+            )
+        return data
+
+    def _protocol_error(
+        self, action: str, status: int, content: bytes, *, transient: bool
+    ) -> ProtocolError:
+        stripped = content.strip()
+        if not stripped:
+            what = "an empty body"
+        elif stripped[:1] == b"<" or b"<html" in stripped[:512].lower():
+            what = "HTML, not JSON"
+        else:
+            what = "a body that is not JSON (truncated?)"
+        error = ProtocolError(
+            f"{action}: the panel answered HTTP {status} with {what}",
+            action=action,
+            status_code=status,
+            body=proto.snippet(content, self._key),
+        )
+        error._transient = transient  # type: ignore[attr-defined]
+        return error
+
+    def _transport_error(self, action: str, error: httpx.HTTPError) -> TransportError:
+        text = self._scrub(str(error)) or type(error).__name__
+        if isinstance(error, httpx.TimeoutException):
+            what = f"timed out ({type(error).__name__})"
+        elif isinstance(error, _UNSENT):
+            what = "could not connect to the panel"
+        else:
+            what = "the connection failed"
+        result = TransportError(f"{action}: {what}: {text}", action=action)
+        result._unsent = isinstance(error, _UNSENT)  # type: ignore[attr-defined]
+        # A fresh copy without .request: the request's body holds the key.
+        try:
+            clean: BaseException = type(error)(text)
+        except Exception:
+            clean = httpx.TransportError(text)
+        result.__cause__ = clean
+        result.__suppress_context__ = True
+        return result
+
+    def _scrub(self, text: str) -> str:
+        return text.replace(self._key, "***") if self._key in text else text
+
+
+def _retry_read(error: Exception) -> bool | float:
+    """Reads retry on network trouble, unreadable answers, 5xx and 429s."""
+    if isinstance(error, RateLimitError):
+        return min(error.retry_after, MAX_WAIT) if error.retry_after is not None else True
+    if isinstance(error, TransportError):
+        return True
+    return bool(getattr(error, "_transient", False))
+
+
+def _retry_write(error: Exception) -> bool:
+    """Writes retry only when the request never left: an order is never placed twice."""
+    return isinstance(error, TransportError) and bool(getattr(error, "_unsent", False))
+
+
+async def _read(response: httpx.Response) -> bytes:
+    length = response.headers.get("Content-Length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY:
+        raise httpx.DecodingError(f"answer of {length} bytes is over the {MAX_BODY} byte limit")
+    parts: list[bytes] = []
+    size = 0
+    async for part in response.aiter_bytes():
+        size += len(part)
+        if size > MAX_BODY:
+            raise httpx.DecodingError(f"answer is over the {MAX_BODY} byte limit")
+        parts.append(part)
+    return b"".join(parts)
+
+
+def _retry_after(value: str | None) -> float | None:
+    """``Retry-After`` in seconds, from a number or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+def _check_int(name: str, value: object, low: int, high: int | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an int, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f"{low}..{high}" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+
+
+def _check_url(url: object) -> str:
+    if not isinstance(url, str):
+        raise ValueError(f"url must be a string, got {type(url).__name__}")
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        raise ValueError(f"not a valid URL: {error}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError("url must be an http:// or https:// URL with a host")
+    if parsed.scheme == "http" and not _is_loopback(parsed.host):
+        warnings.warn(
+            f"{url} is plain http: the API key would travel in clear text; use https",
+            InsecureURLWarning,
+            stacklevel=3,
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

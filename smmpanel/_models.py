@@ -1,0 +1,213 @@
+"""The typed results: frozen attrs classes and the status enums panels' words map to."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+import attrs
+
+from ._errors import SMMPanelError
+
+__all__ = [
+    "Balance",
+    "Bulk",
+    "OrderStatus",
+    "RefillState",
+    "RefillStatus",
+    "Service",
+    "Status",
+]
+
+T = TypeVar("T")
+
+_FOLD = str.maketrans("", "", " _-\t")
+
+
+def _fold(word: str) -> str:
+    """``" In_progress "`` -> ``"inprogress"``: how panels' words are compared."""
+    return word.strip().lower().translate(_FOLD)
+
+
+class Status(enum.Enum):
+    """An order's state. Unknown words are ``UNKNOWN`` (never ``PENDING``), see ``raw_status``."""
+
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    PARTIAL = "partial"
+    CANCELED = "canceled"
+    REFUNDED = "refunded"
+    ACTIVE = "active"
+    AWAITING = "awaiting"
+    PAUSED = "paused"
+    EXPIRED = "expired"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, word: object) -> Status:
+        """Map a panel's word (any case, spacing, ``_``/``-``) to a ``Status``; never raises."""
+        if not isinstance(word, str):
+            return cls.UNKNOWN
+        found = _STATUS_CACHE.get(word)
+        if found is None:
+            found = _STATUS_WORDS.get(_fold(word), cls.UNKNOWN)
+            if len(_STATUS_CACHE) < 1024:
+                _STATUS_CACHE[word] = found
+        return found
+
+    @property
+    def final(self) -> bool:
+        """True when the order will not change any more."""
+        return self in _FINAL
+
+
+_STATUS_WORDS: dict[str, Status] = {
+    "pending": Status.PENDING,
+    "inprogress": Status.IN_PROGRESS,
+    "processing": Status.PROCESSING,
+    "completed": Status.COMPLETED,
+    "complete": Status.COMPLETED,
+    "partial": Status.PARTIAL,
+    "canceled": Status.CANCELED,
+    "cancelled": Status.CANCELED,
+    "refunded": Status.REFUNDED,
+    "active": Status.ACTIVE,
+    "awaiting": Status.AWAITING,
+    "paused": Status.PAUSED,
+    "expired": Status.EXPIRED,
+    "fail": Status.FAILED,
+    "failed": Status.FAILED,
+    "error": Status.FAILED,
+}
+_STATUS_CACHE: dict[str, Status] = {}
+_FINAL = frozenset(
+    {
+        Status.COMPLETED,
+        Status.PARTIAL,
+        Status.CANCELED,
+        Status.REFUNDED,
+        Status.EXPIRED,
+        Status.FAILED,
+    }
+)
+
+
+class RefillState(enum.Enum):
+    """A refill's state, matched like ``Status``."""
+
+    PENDING = "pending"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    REJECTED = "rejected"
+    FAILED = "failed"
+    UNKNOWN = "unknown"
+
+    @classmethod
+    def parse(cls, word: object) -> RefillState:
+        """Map a panel's refill word to a ``RefillState``; never raises."""
+        if not isinstance(word, str):
+            return cls.UNKNOWN
+        return _REFILL_WORDS.get(_fold(word), cls.UNKNOWN)
+
+
+_REFILL_WORDS: dict[str, RefillState] = {
+    "pending": RefillState.PENDING,
+    "inprogress": RefillState.IN_PROGRESS,
+    "processing": RefillState.IN_PROGRESS,
+    "completed": RefillState.COMPLETED,
+    "complete": RefillState.COMPLETED,
+    "rejected": RefillState.REJECTED,
+    "error": RefillState.FAILED,
+    "fail": RefillState.FAILED,
+    "failed": RefillState.FAILED,
+}
+
+
+@attrs.frozen
+class Balance:
+    """The account's balance. ``amount`` is exact: money is never a float."""
+
+    amount: Decimal
+    currency: str | None = None
+
+
+@attrs.frozen
+class Service:
+    """One entry of the panel's catalogue; ``rate`` is the price per 1000."""
+
+    id: int
+    name: str
+    type: str
+    category: str
+    rate: Decimal
+    min: int
+    max: int
+    refill: bool = False
+    cancel: bool = False
+    dripfeed: bool = False
+    description: str | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict, hash=False)
+
+    def cost(self, quantity: int) -> Decimal:
+        """What ``quantity`` costs at this service's rate."""
+        return self.rate * quantity / 1000
+
+
+@attrs.frozen
+class OrderStatus:
+    """An order's state as the panel reported it; ``raw_status`` keeps the panel's own word."""
+
+    order: int
+    status: Status
+    charge: Decimal | None = None
+    start_count: int | None = None
+    remains: int | None = None
+    currency: str | None = None
+    raw_status: str = ""
+
+    @property
+    def final(self) -> bool:
+        """Completed, partial, canceled, refunded, expired or failed: it will not change."""
+        return self.status in _FINAL
+
+
+@attrs.frozen
+class RefillStatus:
+    """A refill's state; ``raw_status`` keeps the panel's own word."""
+
+    refill: int
+    status: RefillState
+    raw_status: str = ""
+
+
+@attrs.frozen
+class Bulk(Generic[T]):
+    """The answer to a multi-ID call: every ID asked for is in ``ok`` or in ``errors``.
+
+    Both dicts keep the order in which the IDs were given.
+    """
+
+    ok: dict[int, T] = attrs.field(factory=dict)
+    errors: dict[int, SMMPanelError] = attrs.field(factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ok) + len(self.errors)
+
+    def __contains__(self, id: object) -> bool:
+        return id in self.ok or id in self.errors
+
+    def __iter__(self) -> Iterator[int]:
+        """The IDs, answered ones first, each in the order given."""
+        yield from self.ok
+        yield from self.errors
+
+    def result(self, id: int) -> T:
+        """The value for ``id``, or raise its error (``KeyError`` if it was not asked for)."""
+        if id in self.ok:
+            return self.ok[id]
+        raise self.errors[id]

@@ -1,0 +1,351 @@
+"""Reading panels' answers: bytes to JSON, error envelopes, and each action's shapes.
+
+Everything here is pure (no I/O), so every dialect in the seeds and PANELS.md is a plain
+function call in the tests.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import orjson
+
+from ._convert import ShapeError, converter, integer, order_status, refill_status, service
+from ._errors import NotFoundError, PanelError, ProtocolError, SMMPanelError, panel_error
+from ._models import Balance, OrderStatus, RefillState, RefillStatus, Service
+
+__all__ = [
+    "NOT_JSON",
+    "decode",
+    "error_text",
+    "find_error",
+    "parse_add",
+    "parse_balance",
+    "parse_cancels",
+    "parse_refill",
+    "parse_refill_status",
+    "parse_refill_statuses",
+    "parse_refills",
+    "parse_services",
+    "parse_status",
+    "parse_statuses",
+    "snippet",
+]
+
+T = TypeVar("T")
+PerID = dict[int, "T | SMMPanelError"]
+
+NOT_JSON = object()
+"""What :func:`decode` returns for a body that is not JSON (HTML, empty, truncated)."""
+
+_BOM = b"\xef\xbb\xbf"
+# A JSON number with a fraction or exponent outside a string (after ``:``, ``,``, ``[`` or at
+# the start). Such bodies are parsed with Decimal floats so money keeps the JSON's own digits;
+# the rest (most panels send money as strings) take orjson's fast path.
+_FLOAT_TOKEN = re.compile(rb"(?:^|[:,\[])\s*-?\d+(?:\.\d|[eE])")
+
+
+def decode(content: bytes) -> Any:
+    """Parse a body as JSON whatever its Content-Type; :data:`NOT_JSON` when it is not JSON."""
+    body = content.strip()
+    if body.startswith(_BOM):
+        body = body[3:].lstrip()
+    if not body:
+        return NOT_JSON
+    try:
+        if _FLOAT_TOKEN.search(body) is None:
+            return orjson.loads(body)
+        return json.loads(body, parse_float=Decimal)
+    except (ValueError, RecursionError):
+        return NOT_JSON
+
+
+def snippet(content: bytes, key: str, limit: int = 200) -> str:
+    """A short, single-line, key-free excerpt of a body for ``ProtocolError.body``."""
+    shown = content[: limit * 4].decode("utf-8", "replace")
+    if key:
+        shown = shown.replace(key, "***")
+    shown = " ".join(shown.split())
+    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
+
+
+def error_text(value: object) -> str:
+    """Flatten an error value (string, list, object of lists) into the panel's words."""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, Mapping):
+        return "; ".join(filter(None, (error_text(v) for v in value.values())))
+    if isinstance(value, list | tuple):
+        return "; ".join(filter(None, (error_text(v) for v in value)))
+    if value is None or value is False:
+        return ""
+    return str(value).strip()
+
+
+_ERROR_WORDS = frozenset({"error", "fail", "failed", "failure", "false"})
+
+
+def find_error(data: object) -> str | None:
+    """The error message of an error envelope, or ``None`` for an answer that is not one.
+
+    Envelopes: ``{"error": "..."}`` (also beside a ``status``, or as an object or list),
+    ``{"status": "error", "message": "..."}``, ``{"success": false, "message": "..."}``.
+    """
+    if not isinstance(data, Mapping):
+        return None
+    if "error" in data:
+        value = data["error"]
+        if value not in (None, "", False, 0, [], {}):
+            return error_text(value) or "error"
+    if "errors" in data and data["errors"]:
+        return error_text(data["errors"]) or "error"
+    # ``{"status": "Error"}`` alone is an order's state; the envelope has a message beside it.
+    if "message" not in data and "msg" not in data:
+        return None
+    status = data.get("status")
+    flagged = (isinstance(status, str) and status.strip().lower() in _ERROR_WORDS) or (
+        data.get("success") is False
+    )
+    if flagged:
+        message = data.get("message", data.get("msg"))
+        return error_text(message) or (status if isinstance(status, str) else "error")
+    return None
+
+
+def _unwrap(data: object) -> object:
+    """``{"status": "success", "data": X}`` and similar wrappers to ``X``."""
+    if isinstance(data, Mapping):
+        for key in ("data", "result", "response"):
+            if key in data and isinstance(data[key], Mapping | list):
+                return data[key]
+    return data
+
+
+def _shape(what: str) -> ShapeError:
+    return ShapeError(f"unexpected {what} answer")
+
+
+# ---------------------------------------------------------------------------- single answers
+
+
+def parse_balance(data: object) -> Balance:
+    """``{"balance": "100.84", "currency": "USD"}``, wrapped, without currency, or a number."""
+    if isinstance(data, str | int | float | Decimal) and not isinstance(data, bool):
+        return Balance(amount=converter.structure(data, Decimal))
+    inner = _unwrap(data)
+    if isinstance(inner, Mapping) and "balance" in inner:
+        return converter.structure(inner, Balance)
+    raise _shape("balance")
+
+
+def parse_services(data: object) -> list[Service]:
+    """A list; ``{"services": [...]}``; ``{"status": "success", "data": "Empty Data"}``."""
+    if isinstance(data, Mapping):
+        if "services" in data:
+            data = data["services"]
+        elif isinstance(data.get("data"), str) or data.get("data") is None and "status" in data:
+            return []
+        else:
+            data = _unwrap(data)
+        if isinstance(data, Mapping):
+            data = list(data.values())
+    if not isinstance(data, list):
+        raise _shape("services")
+    result = []
+    for index, entry in enumerate(data):
+        try:
+            result.append(service(entry))
+        except ShapeError as error:
+            raise ShapeError(f"$[{index}]: {error}") from None
+    return result
+
+
+def parse_add(data: object) -> int:
+    """``{"order": 23501}``, ``{"status": "success", "order": 32}``, ``{"order": "32"}``."""
+    inner = _unwrap(data)
+    value = inner.get("order", inner.get("id")) if isinstance(inner, Mapping) else None
+    order = integer(value)
+    if order is None or order <= 0:
+        raise _shape("add")
+    return order
+
+
+def parse_status(data: object, order: int) -> OrderStatus:
+    """A single status, or the same keyed by the order's ID."""
+    inner = _unwrap(data)
+    if isinstance(inner, Mapping) and "status" not in inner and str(order) in inner:
+        inner = inner[str(order)]
+        message = find_error(inner) if not isinstance(inner, str) else inner.strip()
+        if message:
+            raise panel_error(message, action="status")
+    return order_status(inner, order)
+
+
+def parse_refill(data: object) -> int:
+    """``{"refill": "1"}`` or ``{"refill": 1}`` (also ``{"id": 1}``)."""
+    inner = _unwrap(data)
+    if isinstance(inner, Mapping):
+        value = inner.get("refill", inner.get("id"))
+        message = find_error(value)
+        if message:
+            raise panel_error(message, action="refill")
+        refill = integer(value)
+        if refill is not None and refill > 0:
+            return refill
+    raise _shape("refill")
+
+
+def parse_refill_status(data: object, refill: int) -> RefillStatus:
+    """``{"status": "Completed"}``, keyed by the refill's ID, or a bare word."""
+    inner = _unwrap(data)
+    if isinstance(inner, Mapping) and "status" not in inner and str(refill) in inner:
+        inner = inner[str(refill)]
+    message = find_error(inner) if isinstance(inner, Mapping) else None
+    if message is None and isinstance(inner, Mapping):
+        message = find_error(inner.get("status"))
+    if message:
+        raise panel_error(message, action="refill_status")
+    return refill_status(inner, refill)
+
+
+# ------------------------------------------------------------------------- multi-ID answers
+
+
+def _entry_error(value: object, action: str) -> SMMPanelError | None:
+    """The per-ID error an entry carries: a bare string, ``{"error": ...}`` or ``null``."""
+    if value is None:
+        return NotFoundError("not found", action=action)
+    if isinstance(value, str):
+        return _per_id_error(value, action)
+    if isinstance(value, list):
+        return _per_id_error(error_text(value), action)
+    message = find_error(value)
+    return None if message is None else _per_id_error(message, action)
+
+
+def _per_id_error(message: str, action: str) -> PanelError:
+    error = panel_error(message or "error", action=action)
+    # A per-ID error the words don't classify is still about that ID.
+    return NotFoundError(error.message, action=action) if type(error) is PanelError else error
+
+
+def _keyed(data: object) -> tuple[Mapping[str, Any] | None, list[Any]]:
+    """Split a multi-ID answer into an object keyed by ID, or a list of entries."""
+    inner = _unwrap(data)
+    if isinstance(inner, Mapping):
+        return inner, []
+    if isinstance(inner, list):
+        return None, inner
+    raise ShapeError("unexpected multi-ID answer")
+
+
+def _by_id(
+    data: object,
+    ids: Sequence[int],
+    action: str,
+    id_keys: Sequence[str],
+    value_of: Callable[[Any, int], T],
+    *,
+    entry_field: str | None = None,
+) -> PerID[T]:
+    """Pair a multi-ID answer with the IDs asked for.
+
+    An object keyed by ID, a list of entries that name their ID (``{"order": N, ...}``), or a
+    list without IDs in request order. IDs the answer leaves out are ``NotFoundError``.
+    """
+    mapping, entries = _keyed(data)
+    if mapping is None:
+        named: dict[str, Any] = {}
+        positional = True
+        for entry in entries:
+            if isinstance(entry, Mapping):
+                for key in id_keys:
+                    if key in entry and integer(entry[key]) is not None:
+                        named[str(integer(entry[key]))] = entry
+                        positional = False
+                        break
+        if positional:
+            if len(entries) != len(ids):
+                raise ShapeError(f"{len(entries)} entries for {len(ids)} IDs")
+            named = {str(i): entry for i, entry in zip(ids, entries, strict=True)}
+        mapping = named
+    result: PerID[T] = {}
+    for id in ids:
+        key = str(id)
+        if key not in mapping:
+            result[id] = NotFoundError(f"{id} is missing from the answer", action=action)
+            continue
+        entry = mapping[key]
+        value = entry.get(entry_field) if entry_field and isinstance(entry, Mapping) else entry
+        if entry_field and isinstance(entry, Mapping) and entry_field not in entry:
+            value = entry
+        error = _entry_error(value, action)
+        if error is not None:
+            result[id] = error
+            continue
+        try:
+            result[id] = value_of(value, id)
+        except ShapeError as shape:
+            result[id] = ProtocolError(f"{action} for {id}: {shape}", action=action)
+    return result
+
+
+def parse_statuses(data: object, ids: Sequence[int]) -> PerID[OrderStatus]:
+    """Multi-status: keyed by ID (objects or bare-string errors), or a list in request order."""
+    if isinstance(data, Mapping) and len(ids) == 1 and "status" in data and str(ids[0]) not in data:
+        data = {str(ids[0]): data}  # one ID answered in the single-status form
+    return _by_id(data, ids, "status", ("order", "id"), order_status)
+
+
+def _returned_int(value: object, _: int) -> int:
+    if isinstance(value, bool):
+        return int(value)
+    number = integer(value)
+    if number is None:
+        if isinstance(value, str) and value.strip().lower() in {"ok", "success", "true", "yes"}:
+            return 1
+        raise ShapeError(f"unreadable value {value!r:.40}")
+    return number
+
+
+def parse_refills(data: object, ids: Sequence[int]) -> PerID[int]:
+    """Multi refill: ``[{"order": 1, "refill": 1}, {"order": 3, "refill": {"error": ...}}]``."""
+    return _by_id(data, ids, "refill", ("order", "id"), _returned_int, entry_field="refill")
+
+
+def parse_cancels(data: object, ids: Sequence[int]) -> PerID[int]:
+    """Multi cancel: ``[{"order": 9, "cancel": {"error": ...}}, {"order": 2, "cancel": 1}]``."""
+    return _by_id(data, ids, "cancel", ("order", "id"), _returned_int, entry_field="cancel")
+
+
+def _refill_entry(value: object, refill: int) -> RefillStatus:
+    return refill_status(value, refill)
+
+
+def parse_refill_statuses(data: object, ids: Sequence[int]) -> PerID[RefillStatus]:
+    """Multi refill_status: a list of ``{"refill": N, "status": ...}`` or keyed by refill ID."""
+    if isinstance(data, Mapping) and len(ids) == 1 and "status" in data and str(ids[0]) not in data:
+        data = {str(ids[0]): data}
+    inner = _unwrap(data)
+    if isinstance(inner, Mapping):
+        # Keyed form: a bare string is a status word when it names a state, else an error.
+        fixed: dict[str, Any] = {}
+        for key, value in inner.items():
+            if isinstance(value, str) and RefillState.parse(value) is not RefillState.UNKNOWN:
+                value = {"status": value}
+            fixed[key] = value
+        inner = fixed
+    elif isinstance(inner, list):
+        inner = [_lift_status_error(entry) for entry in inner]
+    return _by_id(inner, ids, "refill_status", ("refill", "id"), _refill_entry)
+
+
+def _lift_status_error(entry: object) -> object:
+    """``{"refill": 3, "status": {"error": "Refill not found"}}`` -> the error object."""
+    if isinstance(entry, Mapping) and isinstance(entry.get("status"), Mapping | list):
+        return {"refill": entry.get("refill"), "error": entry["status"]}
+    return entry
