@@ -89,7 +89,9 @@ class Panel:
         _check_int("chunk_size", chunk_size, 1, MAX_CHUNK)
         _check_int("retries", retries, 0)
         if rate_limit is not None and not (
-            isinstance(rate_limit, int | float) and not isinstance(rate_limit, bool) and rate_limit > 0
+            isinstance(rate_limit, int | float)
+            and not isinstance(rate_limit, bool)
+            and rate_limit > 0
         ):
             raise ValueError(f"rate_limit must be a positive number or None, got {rate_limit!r}")
         if not isinstance(backoff, int | float) or isinstance(backoff, bool) or backoff < 0:

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from ._models import Balance, OrderStatus, RefillState, RefillStatus, Service, Status
+from ._models import _STATUS_CACHE, Balance, OrderStatus, RefillState, RefillStatus, Service, Status
 
 __all__ = ["ShapeError", "converter", "order_status", "refill_status", "service"]
 
@@ -34,6 +34,12 @@ class ShapeError(ValueError):
 
 def money(value: object) -> Decimal | None:
     """Exact money, or ``None`` for ``""``, ``null``, words and non-finite numbers."""
+    if type(value) is str:  # the common case first: PHP panels send money as strings
+        try:
+            number = Decimal(value)  # Decimal() itself ignores surrounding whitespace
+        except InvalidOperation:
+            return None
+        return number if number.is_finite() else None
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, Decimal):
@@ -44,27 +50,23 @@ def money(value: object) -> Decimal | None:
         # repr() is the shortest text that reads back as this float: the JSON's own digits.
         return Decimal(repr(value)) if math.isfinite(value) else None
     if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        try:
-            number = Decimal(text)
-        except InvalidOperation:
-            return None
-        return number if number.is_finite() else None
+        return money(str(value))
     return None
 
 
 def integer(value: object) -> int | None:
     """An int from ``3572``, ``"3572"``, ``"3572.0"`` or ``3572.0``; ``None`` for anything else."""
-    if isinstance(value, int):
-        return None if isinstance(value, bool) else value
-    if isinstance(value, str):
-        text = value.strip()
+    if type(value) is int:
+        return value
+    if type(value) is str:
         try:
-            return int(text)
+            return int(value)  # int() itself ignores surrounding whitespace
         except ValueError:
-            number = money(text)
+            number = money(value)
+    elif isinstance(value, bool):
+        return None
+    elif isinstance(value, int):
+        return int(value)
     else:
         number = money(value)
     if number is None or number != number.to_integral_value():
@@ -208,28 +210,36 @@ def service(value: object) -> Service:
 
 
 def order_status(value: object, order: object) -> OrderStatus:
-    """One status entry; ``order`` is the ID the request asked for (panels may omit it)."""
-    entry = _mapping(value, "order status")
-    order_id = integer(order)
+    """One status entry; ``order`` is the ID the request asked for (panels may omit it).
+
+    The hot path of bulk polling: plain lookups, positional construction.
+    """
+    entry = value if type(value) is dict else _mapping(value, "order status")
+    order_id = order if type(order) is int else integer(order)
     if order_id is None:
         raise ShapeError(f"order status: unreadable order ID {_snippet(order)}")
     raw = entry.get("status")
-    if raw is None:
-        raise ShapeError("order status: missing 'status'")
-    raw_status = text(raw) if not isinstance(raw, Mapping | list) else ""
+    if type(raw) is str:
+        raw_status = raw.strip()
+    elif raw is None or isinstance(raw, Mapping | list):
+        raw_status = ""
+    else:
+        raw_status = text(raw)
     if not raw_status:
-        raise ShapeError("order status: unreadable 'status'")
+        raise ShapeError("order status: missing or unreadable 'status'")
+    status = _STATUS_CACHE.get(raw_status) or Status.parse(raw_status)
     start = entry.get("start_count")
     if start is None:
         start = entry.get("start_counter")
+    currency = entry.get("currency")
     return OrderStatus(
-        order=order_id,
-        status=Status.parse(raw_status),
-        charge=money(entry.get("charge")),
-        start_count=integer(start),
-        remains=integer(entry.get("remains")),
-        currency=optional_text(entry.get("currency")),
-        raw_status=raw_status,
+        order_id,
+        status,
+        money(entry.get("charge")),
+        integer(start),
+        integer(entry.get("remains")),
+        (currency.strip() or None) if type(currency) is str else optional_text(currency),
+        raw_status,
     )
 
 
@@ -242,4 +252,6 @@ def refill_status(value: object, refill: object) -> RefillStatus:
     if isinstance(raw, Mapping | list) or raw is None:
         raise ShapeError("refill status: unreadable 'status'")
     raw_status = text(raw)
-    return RefillStatus(refill=refill_id, status=RefillState.parse(raw_status), raw_status=raw_status)
+    return RefillStatus(
+        refill=refill_id, status=RefillState.parse(raw_status), raw_status=raw_status
+    )
