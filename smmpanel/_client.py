@@ -245,8 +245,8 @@ class Panel:
                 f"{error.message}; the order may exist", fields=fields
             ) from error
         except TransportError as error:
-            if isinstance(error, UncertainOrderError):
-                raise
+            if isinstance(error, UncertainOrderError) or getattr(error, "_unsent", False):
+                raise  # never left: the order surely does not exist
             raise UncertainOrderError(
                 f"{error.message}; the order may exist", fields=fields
             ) from error.__cause__
@@ -440,6 +440,10 @@ class Panel:
                         await response.aclose()
             except httpx.HTTPError as error:
                 failure = self._transport_error(action, error)
+            except _TooLarge as error:
+                raise ProtocolError(
+                    f"{action}: the answer is too large ({error} bytes)", action=action
+                ) from None
         if failure is not None:
             # Raised outside the except block, so the httpx error (whose .request holds
             # the key in its body) is not kept as __context__.
@@ -540,16 +544,20 @@ def _retry_write(error: Exception) -> bool:
     return isinstance(error, TransportError) and bool(getattr(error, "_unsent", False))
 
 
+class _TooLarge(Exception):
+    """An answer over ``MAX_BODY``: read no further."""
+
+
 async def _read(response: httpx.Response) -> bytes:
-    length = response.headers.get("Content-Length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY:
-        raise httpx.DecodingError(f"answer of {length} bytes is over the {MAX_BODY} byte limit")
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        raise _TooLarge(length)
     parts: list[bytes] = []
     size = 0
     async for part in response.aiter_bytes():
         size += len(part)
         if size > MAX_BODY:
-            raise httpx.DecodingError(f"answer is over the {MAX_BODY} byte limit")
+            raise _TooLarge(f"over {MAX_BODY}")
         parts.append(part)
     return b"".join(parts)
 
