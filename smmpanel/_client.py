@@ -9,6 +9,7 @@ import ipaddress
 import logging
 import warnings
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from contextlib import aclosing
 from types import TracebackType
 from typing import Any, Self, TypeVar
 from urllib.parse import quote_plus
@@ -554,11 +555,12 @@ async def _read(response: httpx.Response) -> bytes:
         raise _TooLarge(length)
     parts: list[bytes] = []
     size = 0
-    async for part in response.aiter_bytes():
-        size += len(part)
-        if size > MAX_BODY:
-            raise _TooLarge(f"over {MAX_BODY}")
-        parts.append(part)
+    async with aclosing(response.aiter_bytes()) as stream:
+        async for part in stream:
+            size += len(part)
+            if size > MAX_BODY:
+                raise _TooLarge(f"over {MAX_BODY}")
+            parts.append(part)
     return b"".join(parts)
 
 

@@ -7,6 +7,8 @@ with no ``await`` between them, so tasks on one event loop cannot interleave the
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import anyio
 
 __all__ = ["Gate"]
@@ -18,12 +20,20 @@ MAX_PAUSE = 60.0
 class Gate:
     """Spaces requests ``1 / rate`` seconds apart and holds all of them during a pause."""
 
-    __slots__ = ("_interval", "_next", "_paused_until")
+    __slots__ = ("_interval", "_next", "_now", "_paused_until", "_sleep")
 
-    def __init__(self, rate: float | None) -> None:
+    def __init__(
+        self,
+        rate: float | None,
+        *,
+        now: Callable[[], float] = anyio.current_time,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
         self._interval = 0.0 if rate is None else 1.0 / rate
         self._next = 0.0
         self._paused_until = 0.0
+        self._now = now  # injectable, so tests can run the gate on a virtual clock
+        self._sleep = sleep
 
     @property
     def idle(self) -> bool:
@@ -34,15 +44,15 @@ class Gate:
         """Wait for this request's turn."""
         if self.idle:
             return
-        now = anyio.current_time()
+        now = self._now()
         slot = max(now, self._next, self._paused_until)
         self._next = slot + self._interval
         if slot > now:
-            await anyio.sleep(slot - now)
+            await self._sleep(slot - now)
         elif self._paused_until and now >= self._paused_until:
             self._paused_until = 0.0
 
     def pause(self, seconds: float) -> None:
         """Hold every request of the ``Panel`` for ``seconds`` (a 429 slows everyone down)."""
-        until = anyio.current_time() + min(max(seconds, 0.0), MAX_PAUSE)
+        until = self._now() + min(max(seconds, 0.0), MAX_PAUSE)
         self._paused_until = max(self._paused_until, until)
