@@ -555,7 +555,7 @@ async def _read(response: httpx.Response) -> bytes:
         raise _TooLarge(length)
     parts: list[bytes] = []
     size = 0
-    async with aclosing(response.aiter_bytes()) as stream:
+    async with aclosing(response.aiter_bytes()) as stream:  # type: ignore[type-var]
         async for part in stream:
             size += len(part)
             if size > MAX_BODY:
