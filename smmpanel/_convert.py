@@ -69,9 +69,13 @@ def integer(value: object) -> int | None:
         return int(value)
     else:
         number = money(value)
-    if number is None or number != number.to_integral_value():
+    # ``"1e999999999"`` is integral too, but int() of it would take minutes and gigabytes.
+    if number is None or number.adjusted() > _MAX_DIGITS or number != number.to_integral_value():
         return None
     return int(number)
+
+
+_MAX_DIGITS = 100
 
 
 def flag(value: object) -> bool:

@@ -73,19 +73,23 @@ def snippet(content: bytes, key: str, limit: int = 200) -> str:
     return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
 
-def error_text(value: object) -> str:
+def error_text(value: object, _depth: int = 0) -> str:
     """Flatten an error value (string, list, object of lists) into the panel's words."""
     if isinstance(value, str):
         return value.strip()
-    if isinstance(value, Mapping):
-        return "; ".join(filter(None, (error_text(v) for v in value.values())))
-    if isinstance(value, list | tuple):
-        return "; ".join(filter(None, (error_text(v) for v in value)))
+    if isinstance(value, Mapping | list | tuple):
+        if _depth > _MAX_ERROR_DEPTH:  # deeper than any panel nests: no words worth reading
+            return ""
+        values = value.values() if isinstance(value, Mapping) else value
+        return "; ".join(filter(None, (error_text(v, _depth + 1) for v in values)))
     if value is None or value is False:
         return ""
     return str(value).strip()
 
 
+# Error values nest a level or two (``{"error": {"link": ["..."]}}``); a deeper one is
+# flattened no further, so a hostile body cannot exhaust the stack.
+_MAX_ERROR_DEPTH = 16
 _ERROR_WORDS = frozenset({"error", "fail", "failed", "failure", "false"})
 
 
@@ -215,12 +219,17 @@ def parse_refill_status(data: object, refill: int) -> RefillStatus:
 # ------------------------------------------------------------------------- multi-ID answers
 
 
-def _entry_error(value: object, action: str) -> SMMPanelError | None:
-    """The per-ID error an entry carries: a bare string, ``{"error": ...}`` or ``null``."""
+def _entry_error(value: object, action: str, *, numbers: bool = False) -> SMMPanelError | None:
+    """The per-ID error an entry carries: a bare string, ``{"error": ...}`` or ``null``.
+
+    With ``numbers`` (refill and cancel values), a string of digits such as ``"1"`` is a value.
+    """
     if value is None:
         return NotFoundError("not found", action=action)
     if isinstance(value, str):
-        return _per_id_error(value, action)
+        if numbers and integer(value) is not None:
+            return None
+        return _per_id_error(error_text(value), action)
     if isinstance(value, list):
         return _per_id_error(error_text(value), action)
     message = find_error(value)
@@ -283,7 +292,7 @@ def _by_id(
         value = entry.get(entry_field) if entry_field and isinstance(entry, Mapping) else entry
         if entry_field and isinstance(entry, Mapping) and entry_field not in entry:
             value = entry
-        error = _entry_error(value, action)
+        error = _entry_error(value, action, numbers=entry_field is not None)
         if error is not None:
             result[id] = error
             continue
