@@ -1,0 +1,1 @@
+"""smmpanel's benchmarks: ``nox -s bench`` (or ``python -m benchmarks``)."""
