@@ -681,7 +681,8 @@ def cancel(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -
 def watch(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]], every: float) -> int:
     """Follow orders and print each status change, until all are final.
 
-    Each order's status is printed first, then a row for every change. Unknown orders are reported once and dropped; Ctrl-C stops early.
+    Each order's status is printed first, then a row for every change. Unknown orders
+    are reported once and dropped; Ctrl-C stops early.
     """
     source = _ids(ids, files, "an order ID")
 
