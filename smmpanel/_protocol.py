@@ -50,8 +50,8 @@ def decode(content: bytes) -> Any:
     """Parse a body as JSON whatever its Content-Type; :data:`NOT_JSON` when it is not JSON."""
     try:
         return _DECODER.decode(content)
-    except (msgspec.DecodeError, RecursionError):
-        pass
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        pass  # msgspec raises UnicodeDecodeError for bytes that are not UTF-8 inside a string
     # The slow path: a BOM or blank lines before the JSON, or bytes that are not UTF-8.
     body = content.strip()
     if body.startswith(_BOM):
