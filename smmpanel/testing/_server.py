@@ -1,0 +1,98 @@
+"""``FakePanel.serve()``: uvicorn on a local port, in a background thread.
+
+The socket is bound here (port 0 picks a free one) and handed to uvicorn, so the URL is
+known before the first request and two fakes never race for a port. uvicorn leaves the
+process's logging configuration alone (``log_config=None``) and logs no access lines.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ._panel import FakePanel
+
+__all__ = ["serve"]
+
+_START_TIMEOUT = 10.0
+_STOP_TIMEOUT = 10.0
+# What uvicorn logs when an app leaves a response unfinished, which the fake does on
+# purpose for the ``drop`` and ``refuse`` faults.
+_DELIBERATE = frozenset(
+    {
+        "ASGI callable returned without starting response.",
+        "ASGI callable returned without completing response.",
+    }
+)
+
+
+class _Hush(logging.Filter):
+    """Drops uvicorn's complaints about deliberate faults, from this server's thread only."""
+
+    def __init__(self, thread: threading.Thread) -> None:
+        super().__init__()
+        self._thread = thread
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.thread == self._thread.ident and record.msg in _DELIBERATE)
+
+
+@contextlib.contextmanager
+def serve(panel: FakePanel, host: str, port: int) -> Iterator[str]:
+    """Run ``panel`` on ``host:port`` until the block exits; yields its API URL."""
+    try:
+        import uvicorn
+    except ImportError as error:  # pragma: no cover - uvicorn comes with the cli extra
+        raise ImportError(
+            "FakePanel.serve() needs uvicorn; install it with: pip install 'smmpanel[cli]'"
+        ) from error
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        bound = sock.getsockname()[1]
+        config = uvicorn.Config(
+            panel,
+            host=host,
+            port=bound,
+            loop="asyncio",
+            interface="asgi3",
+            lifespan="off",
+            log_level="warning",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name=f"fake-panel:{bound}", daemon=True
+        )
+        hush = _Hush(thread)
+        uvicorn_logger = logging.getLogger("uvicorn.error")
+        uvicorn_logger.addFilter(hush)
+        panel._closing = False
+        thread.start()
+        try:
+            deadline = time.monotonic() + _START_TIMEOUT
+            while not server.started:
+                if not thread.is_alive() or time.monotonic() > deadline:
+                    raise RuntimeError(f"the fake panel's server did not start on {host}:{bound}")
+                time.sleep(0.005)
+            shown = f"[{host}]" if family == socket.AF_INET6 else host
+            yield f"http://{shown}:{bound}/api/{panel.dialect}"
+        finally:
+            panel._closing = True  # served requests waiting (latency, slow) give up
+            server.should_exit = True
+            thread.join(_STOP_TIMEOUT)
+            uvicorn_logger.removeFilter(hush)
+    finally:
+        sock.close()
