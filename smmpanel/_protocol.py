@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
+from urllib.parse import quote, quote_plus
 
 import msgspec
 
@@ -68,7 +69,9 @@ def snippet(content: bytes, key: str, limit: int = 200) -> str:
     """A short, single-line, key-free excerpt of a body for ``ProtocolError.body``."""
     shown = content[: limit * 4].decode("utf-8", "replace")
     if key:
-        shown = shown.replace(key, "***")
+        # Also as the form body carried it: a panel may echo its raw POST body back.
+        for form in {key, quote_plus(key), quote(key, safe="")}:
+            shown = shown.replace(form, "***")
     shown = " ".join(shown.split())
     return shown if len(shown) <= limit else shown[: limit - 3] + "..."
 
