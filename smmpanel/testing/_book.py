@@ -11,11 +11,11 @@ import heapq
 import time
 from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._catalogue import FakeService
 from ._dialect import Dialect, money
-from ._orders import FakeOrder, FakeRefill, auto_view
+from ._orders import AUTO_PERIOD, FakeOrder, FakeRefill, auto_view, start_count_of
 from ._rules import Refusal, check_add
 
 __all__ = ["FIRST_ORDER", "FIRST_REFILL", "MAX_IDS", "Book", "Ids"]
@@ -26,19 +26,25 @@ FIRST_REFILL = 1
 MAX_IDS = 100
 """The most IDs one multi-ID request may carry."""
 
-Ids = tuple[bool, list[str]]
-"""The IDs of a request: (multi-ID form?, the ID tokens as sent, stripped, repeats dropped)."""
+
+class Ids(NamedTuple):
+    """The IDs a request names, split once and shared by the record and the action."""
+
+    many: bool
+    """The multi-ID form (``orders``, ``refills``), answered per ID."""
+    tokens: list[str]
+    """The IDs as sent (stripped), in order; an answer repeats them."""
+    numbers: list[int]
+    """Each token's value, 0 for a token that is not an ID."""
+
 
 _NO_ORDER = "Incorrect order ID"
 _NO_REFILL = "Refill not found"
 
 
-def number(token: str) -> int | None:
-    """A positive ID from a token of ASCII digits; ``None`` for anything else."""
-    if token.isascii() and token.isdigit():
-        value = int(token)
-        return value if value > 0 else None
-    return None
+def number(token: str) -> int:
+    """The ID a token of ASCII digits names; 0 (no order has it) for anything else."""
+    return int(token) if token.isdigit() and token.isascii() else 0
 
 
 class Book:
@@ -77,6 +83,7 @@ class Book:
         self._epoch = dt.datetime.now()
         self._refunds: list[tuple[float, int]] = []  # (when, order ID) of partial orders
         self._catalogue = dialect.services(self.services.values())
+        self._auto_rows = [_auto_row(dialect, r) for r in range(AUTO_PERIOD)]
         self._actions: dict[str, Callable[[Mapping[str, str], Ids], Any]] = {
             "balance": self._balance,
             "services": self._services,
@@ -132,8 +139,7 @@ class Book:
 
     def place(self, form: Mapping[str, str]) -> FakeOrder:
         """Check, charge and store an order; raise ``Refusal`` with the panel's words."""
-        service_id = number(form.get("service", "").strip())
-        service = self.services.get(service_id) if service_id is not None else None
+        service = self.services.get(number(form.get("service", "").strip()))
         if service is None:
             raise Refusal("Incorrect service ID")
         placement = check_add(service, form, self.dialect.delays)
@@ -166,50 +172,49 @@ class Book:
         return order
 
     def _status(self, form: Mapping[str, str], ids: Ids) -> Any:
-        many, tokens = ids
-        if not tokens:
+        if not ids.tokens:
             raise Refusal(_NO_ORDER)
         now = self.now()
-        if not many:
-            entry = self._status_entry(tokens[0], now)
+        if not ids.many:
+            entry = self._status_entry(ids.numbers[0], now)
             if entry is None:
                 raise Refusal(_NO_ORDER)
             return entry
-        _check_count(tokens)
+        _check_count(ids)
         missing = self.dialect.missing(_NO_ORDER)
-        return {token: self._status_entry(token, now) or missing for token in tokens}
+        entries = {}
+        for token, order_id in zip(ids.tokens, ids.numbers, strict=True):
+            entries[token] = self._status_entry(order_id, now) or missing
+        return entries
 
-    def _status_entry(self, token: str, now: float) -> dict[str, Any] | None:
-        order_id = number(token)
-        if order_id is None:
-            return None
+    def _status_entry(self, order_id: int, now: float) -> dict[str, Any] | None:
         order = self.orders.get(order_id)
         if order is not None:
             view = order.view(now)
-            charge = money(view.charge, self.dialect.charge_places)
             return self.dialect.status(
-                order_id, view.status, charge, view.start_count, view.remains, self.currency
+                order_id,
+                self.dialect.word(view.status),
+                money(view.charge, self.dialect.charge_places),
+                str(view.start_count),
+                str(view.remains),
+                self.currency,
             )
-        if self.auto_orders:
-            word, charge, start_count, remains = auto_view(order_id)
+        if self.auto_orders and order_id:
+            word, charge, started, remains = self._auto_rows[order_id % AUTO_PERIOD]
+            start_count = str(start_count_of(order_id)) if started else "0"
             return self.dialect.status(order_id, word, charge, start_count, remains, self.currency)
         return None
 
     def _refill(self, form: Mapping[str, str], ids: Ids) -> Any:
-        many, tokens = ids
-        if not tokens:
+        if not ids.tokens:
             raise Refusal(_NO_ORDER)
         now = self.now()
-        if not many:
-            return {"refill": str(self._new_refill(tokens[0], now))}
-        _check_count(tokens)
-        return [
-            {"order": self._echo(token), "refill": self._per_id(self._new_refill, token, now)}
-            for token in tokens
-        ]
+        if not ids.many:
+            return {"refill": str(self._new_refill(ids.numbers[0], now))}
+        return self._per_id(ids, "order", "refill", self._new_refill, now)
 
-    def _new_refill(self, token: str, now: float) -> int:
-        order = self._order(token)
+    def _new_refill(self, order_id: int, now: float) -> int:
+        order = self._order(order_id)
         if not order.service.refill:
             raise Refusal("Refill is disabled for this service")
         if order.view(now).status != "Completed":
@@ -220,38 +225,26 @@ class Book:
         return refill.id
 
     def _refill_status(self, form: Mapping[str, str], ids: Ids) -> Any:
-        many, tokens = ids
-        if not tokens:
+        if not ids.tokens:
             raise Refusal(_NO_REFILL)
         now = self.now()
-        if not many:
-            return {"status": self._refill_word(tokens[0], now)}
-        _check_count(tokens)
-        return [
-            {"refill": self._echo(token), "status": self._per_id(self._refill_word, token, now)}
-            for token in tokens
-        ]
+        if not ids.many:
+            return {"status": self._refill_word(ids.numbers[0], now)}
+        return self._per_id(ids, "refill", "status", self._refill_word, now)
 
-    def _refill_word(self, token: str, now: float) -> str:
-        refill_id = number(token)
-        refill = self.refills.get(refill_id) if refill_id is not None else None
+    def _refill_word(self, refill_id: int, now: float) -> str:
+        refill = self.refills.get(refill_id)
         if refill is None:
             raise Refusal(_NO_REFILL)
         return self.dialect.word(refill.word(now))
 
     def _cancel(self, form: Mapping[str, str], ids: Ids) -> Any:
-        _, tokens = ids
-        if not tokens:
+        if not ids.tokens:
             raise Refusal(_NO_ORDER)
-        _check_count(tokens)
-        now = self.now()
-        return [
-            {"order": self._echo(token), "cancel": self._per_id(self._cancel_one, token, now)}
-            for token in tokens
-        ]
+        return self._per_id(ids, "order", "cancel", self._cancel_one, self.now())
 
-    def _cancel_one(self, token: str, now: float) -> int:
-        order = self._order(token)
+    def _cancel_one(self, order_id: int, now: float) -> int:
+        order = self._order(order_id)
         if not order.service.cancel:
             raise Refusal("Cancel is disabled for this service")
         status = order.view(now).status
@@ -263,27 +256,39 @@ class Book:
 
     # ------------------------------------------------------------------ helpers
 
-    def _order(self, token: str) -> FakeOrder:
-        order_id = number(token)
-        order = self.orders.get(order_id) if order_id is not None else None
+    def _order(self, order_id: int) -> FakeOrder:
+        order = self.orders.get(order_id)
         if order is None:
             raise Refusal(_NO_ORDER)
         return order
 
-    def _echo(self, token: str) -> int | str:
-        """The ID as a list answer repeats it: the dialect's number, or the token as sent."""
-        value = number(token)
-        return self.dialect.id(value) if value is not None else token
+    def _per_id(
+        self, ids: Ids, id_key: str, key: str, act: Callable[[int, float], Any], now: float
+    ) -> list[dict[str, Any]]:
+        """A list answer, one entry per ID: ``{id_key: ID, key: result or {"error": ...}}``.
 
-    def _per_id(self, act: Callable[[str, float], Any], token: str, now: float) -> Any:
-        """One ID's value in a list answer: the result, or ``{"error": ...}``."""
-        try:
-            value = act(token, now)
-        except Refusal as refusal:
-            return {"error": refusal.message}
-        return self.dialect.id(value) if isinstance(value, int) else value
+        The ID is the dialect's number, or the token as sent when it is not an ID.
+        """
+        _check_count(ids)
+        entries = []
+        for token, value in zip(ids.tokens, ids.numbers, strict=True):
+            try:
+                result = act(value, now)
+            except Refusal as refusal:
+                result = {"error": refusal.message}
+            else:
+                result = self.dialect.id(result) if isinstance(result, int) else result
+            echo = self.dialect.id(value) if value else token
+            entries.append({id_key: echo, key: result})
+        return entries
 
 
-def _check_count(tokens: list[str]) -> None:
-    if len(tokens) > MAX_IDS:
+def _check_count(ids: Ids) -> None:
+    if len(ids.tokens) > MAX_IDS:
         raise Refusal("Too many IDs")
+
+
+def _auto_row(dialect: Dialect, residue: int) -> tuple[str, str, bool, str]:
+    """One row of the synthetic statuses, in the dialect's words."""
+    word, charge, started, remains = auto_view(residue)
+    return dialect.word(word), charge, started, str(remains)

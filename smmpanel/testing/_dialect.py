@@ -106,24 +106,24 @@ class Dialect:
         order: int,
         word: str,
         charge: str,
-        start_count: int,
-        remains: int,
+        start_count: str,
+        remains: str,
         currency: str,
     ) -> dict[str, Any]:
-        """One order's status; ``charge`` is already formatted."""
+        """One order's status, from its fields as text; ``word`` already in this dialect."""
         if self.v1:
             return {
                 "order": str(order),
-                "status": word.lower(),
+                "status": word,
                 "charge": charge,
-                "start_count": str(start_count),
-                "remains": str(remains),
+                "start_count": start_count,
+                "remains": remains,
             }
         return {
             "charge": charge,
-            "start_count": str(start_count),
+            "start_count": start_count,
             "status": word,
-            "remains": str(remains),
+            "remains": remains,
             "currency": currency,
         }
 

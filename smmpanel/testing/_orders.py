@@ -29,15 +29,17 @@ import attrs
 from ._catalogue import FakeService, fold
 
 __all__ = [
+    "AUTO_PERIOD",
+    "FakeOrder",
+    "FakeRefill",
     "MIN_DELIVERY_SECONDS",
+    "OrderView",
     "PENDING_SECONDS",
     "REFILL_PENDING_SECONDS",
     "REFILL_SECONDS",
     "UNITS_PER_SECOND",
-    "FakeOrder",
-    "FakeRefill",
-    "OrderView",
     "auto_view",
+    "start_count_of",
 ]
 
 PENDING_SECONDS = 5.0
@@ -129,7 +131,7 @@ class FakeOrder:
             return OrderView("Canceled", _ZERO, 0, self.quantity)
         if now < self.starts:
             return OrderView("Pending", self.charge, 0, 0 if self.subscription else self.quantity)
-        start_count = 100 + (self.id * 7919) % 9900
+        start_count = start_count_of(self.id)
         if self.subscription:
             word = "Expired" if self.expires is not None and now >= self.expires else "Active"
             return OrderView(word, self.charge, 0, 0)
@@ -186,26 +188,30 @@ class FakeRefill:
         return self.word(self.clock())
 
 
+AUTO_PERIOD = 150
+"""Synthetic statuses repeat every ``AUTO_PERIOD`` IDs (but for ``start_count``)."""
 _AUTO_WORDS = ("Pending", "In progress", "Completed", "Partial", "Canceled")
 
 
-def auto_view(order_id: int) -> tuple[str, str, int, int]:
-    """A synthetic status from the ID alone: (word, charge text, start_count, remains).
+def start_count_of(order_id: int) -> int:
+    """The counter an order's delivery starts from: any plausible number, fixed per ID."""
+    return 100 + (order_id * 7919) % 9900
 
-    Cheap on purpose (no Decimal, no allocation beyond the strings): benchmarks poll a
-    million IDs through it. The word cycles with ``order_id % 5``.
+
+def auto_view(order_id: int) -> tuple[str, str, bool, int]:
+    """A synthetic status from the ID alone: (word, charge text, started?, remains).
+
+    The word cycles with ``order_id % 5``; everything here depends on
+    ``order_id % AUTO_PERIOD`` only, so callers can tabulate it (``start_count`` is
+    ``start_count_of(order_id)`` once started, else 0).
     """
     phase = order_id % 5
     quantity = 100 * (1 + order_id % 10)
-    cents = quantity * (50 + order_id % 150)  # charge in 1/100000 of the currency
-    if phase == 0:
-        return _AUTO_WORDS[0], f"{cents // 100000}.{cents % 100000:05d}", 0, quantity
-    start_count = 100 + (order_id * 7919) % 9900
-    if phase == 1:
-        return _AUTO_WORDS[1], f"{cents // 100000}.{cents % 100000:05d}", start_count, quantity // 2
-    if phase == 2:
-        return _AUTO_WORDS[2], f"{cents // 100000}.{cents % 100000:05d}", start_count, 0
-    if phase == 3:
+    cents = quantity * (50 + order_id % AUTO_PERIOD)  # the charge in 1/100000
+    if phase == 3:  # partial: a fifth undelivered and refunded
         cents -= cents // 5
-        return _AUTO_WORDS[3], f"{cents // 100000}.{cents % 100000:05d}", start_count, quantity // 5
-    return _AUTO_WORDS[4], "0.00000", 0, quantity
+    elif phase == 4:  # canceled: all refunded
+        cents = 0
+    charge = f"{cents // 100000}.{cents % 100000:05d}"
+    remains = (quantity, quantity // 2, 0, quantity // 5, quantity)[phase]
+    return _AUTO_WORDS[phase], charge, phase in (1, 2, 3), remains
