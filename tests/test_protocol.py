@@ -833,6 +833,7 @@ def test_multi_cancel_shapes(body: str, expected: dict[int, Any]) -> None:
         ('{"refill": "4", "status": "Rejected"}', "Rejected"),
         ('{"4": {"status": "Pending"}}', "Pending"),
         ('{"status": "success", "data": {"status": "Error"}}', "Error"),
+        ('"Completed"', "Completed"),
     ],
 )
 def test_refill_status_shapes(body: str, word: str) -> None:
