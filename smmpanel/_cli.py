@@ -7,16 +7,17 @@ usage. Every error is one line on stderr, never a traceback, and the key is neve
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import logging
 import os
 import re
+import signal
 import sys
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from contextlib import aclosing
-from typing import IO, Any, NoReturn, TypeVar, cast
+from typing import IO, Any, Literal, NoReturn, TypeVar, cast
 
 try:
     import click
@@ -555,7 +556,7 @@ def status(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -
         tally = Tally(2 * settings.concurrency)
         chunks = cast(AsyncGenerator[Bulk[OrderStatus]], panel.iter_statuses(source))
         with progress("statuses", source.total) as bar:
-            async with aclosing(chunks):
+            async with contextlib.aclosing(chunks):
                 async for bulk in chunks:
                     tally.check(bulk)
                     out.write(_bulk_rows(bulk, bulk, "order", lambda _, s: status_row(s)))
@@ -703,7 +704,7 @@ def watch(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]], ev
             return 0
         await anyio.sleep(every)
         changes = cast(AsyncGenerator[OrderStatus], panel.watch(active, every=every))
-        async with aclosing(changes):
+        async with contextlib.aclosing(changes):
             async for change in changes:
                 if last.get(change.order) != change:
                     last[change.order] = change
@@ -729,54 +730,36 @@ def watch(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]], ev
     show_default=True,
     help="Which API flavour to speak.",
 )
-@click.option("-v", "--verbose", is_flag=True, help="Log each request.")
-def fake_panel(host: str, port: int, dialect: str, verbose: bool) -> int:
+def fake_panel(host: str, port: int, dialect: Literal["v1", "v2"]) -> int:
     """Serve an in-memory fake panel over HTTP, to try things or test against."""
-    import socket
-
-    import uvicorn
+    import time
 
     from .testing import FakePanel
 
-    fake = FakePanel(dialect=dialect, realtime=True)  # type: ignore[arg-type]
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as error:
-        sock.close()
-        raise click.ClickException(
-            f"cannot listen on {host}:{port}: {error.strerror or error}"
-        ) from None
-    real_port = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
-    url = f"http://{shown}:{real_port}{_path(fake.url, dialect)}"
-    click.echo(f"Fake SMM panel ({dialect}) at {url}")
-    click.echo(f"API key: {fake.key}")
-    click.echo(f"Try: SMMPANEL_URL={url} SMMPANEL_KEY={fake.key} smmpanel balance")
-    click.echo("Ctrl-C stops it.")
-    sys.stdout.flush()
-    config = uvicorn.Config(
-        fake, log_level="info" if verbose else "warning", access_log=verbose, lifespan="off"
-    )
-    try:
-        uvicorn.Server(config).run(sockets=[sock])
-    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it handled; that is the way out
-        pass
-    finally:
-        sock.close()
+    fake = FakePanel(dialect=dialect, realtime=True)
+    with contextlib.ExitStack() as stack:
+        try:
+            url = stack.enter_context(fake.serve(host, port))
+        except OSError as error:
+            message = f"cannot listen on {host}:{port}: {error.strerror or error}"
+            raise click.ClickException(message) from None
+        click.echo(f"Fake SMM panel ({dialect}) at {url}")
+        click.echo(f"API key: {fake.key}")
+        click.echo(f"Try: SMMPANEL_URL={url} SMMPANEL_KEY={fake.key} smmpanel balance")
+        click.echo("Ctrl-C stops it.")
+        sys.stdout.flush()
+        # A service manager's SIGTERM stops it as cleanly as Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:  # the way to stop it
+            pass
     return 0
 
 
-def _path(url: str, dialect: str) -> str:
-    """The API path of the fake panel's URL (``/api/v2``)."""
-    import httpx
-
-    try:
-        return httpx.URL(url).path or f"/api/{dialect}"
-    except Exception:
-        return f"/api/{dialect}"
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @cli.command()
