@@ -158,9 +158,16 @@ _RULES: tuple[tuple[type[PanelError], re.Pattern[str]], ...] = (
         re.compile(
             r"\bnot enough (funds|money|balance)\b|\binsufficient\b|\blow balance\b"
             r"|\bbalance is (too )?low\b|\bnot enough\b.*\bbalance\b"
+            r"|\benough (funds|money|balance)\b|\bbalance\b.*\bnot enough\b"
         ),
     ),
     (RateLimitError, re.compile(r"\btoo many( requests)?\b|\brate limit|\bthrottl")),
+    # "Service not found" is a bad field, not an unknown order: before NotFoundError's
+    # catch-all "not found".
+    (
+        InvalidRequestError,
+        re.compile(r"\b(service|link)s?( id)? (was |is )?not found\b|\bno such (service|link)\b"),
+    ),
     (
         NotFoundError,
         re.compile(

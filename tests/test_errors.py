@@ -233,6 +233,30 @@ async def test_localized_and_translation_key_texts(text: str, cls: type[PanelErr
 
 
 @pytest.mark.parametrize(
+    ("text", "cls"),
+    [
+        ("Service not found", InvalidRequestError),
+        ("Service ID not found", InvalidRequestError),
+        ("Link not found", InvalidRequestError),
+        ("Order ID not found", NotFoundError),
+        ("You do not have enough funds", InsufficientFundsError),
+        ("You don't have enough balance", InsufficientFundsError),
+        ("Your balance is not enough", InsufficientFundsError),
+        ("Too Many Attempts.", RateLimitError),
+        ("Unauthenticated.", AuthenticationError),
+        ("The given data was invalid.", InvalidRequestError),
+    ],
+)
+async def test_texts_in_the_spirit_of_the_table(text: str, cls: type[PanelError]) -> None:
+    """Variants PANELS.md does not list are classified in the same spirit (Laravel defaults,
+    other word orders); a bad service "not found" is not an unknown order."""
+    async with answering(200, {"error": text}) as panel:
+        with pytest.raises(PanelError) as caught:
+            await panel.add(service=1, link="https://x.example/p/1", quantity=100)
+    assert type(caught.value) is cls
+
+
+@pytest.mark.parametrize(
     ("http_status", "cls"),
     [
         (200, PanelError),
@@ -242,6 +266,7 @@ async def test_localized_and_translation_key_texts(text: str, cls: type[PanelErr
         (404, NotFoundError),
         (422, InvalidRequestError),
         (429, RateLimitError),
+        (500, PanelError),
     ],
 )
 async def test_status_code_decides_when_the_text_says_nothing(
@@ -262,6 +287,8 @@ async def test_status_code_decides_when_the_text_says_nothing(
         (422, "Invalid API key", AuthenticationError),
         (400, "Not enough funds on balance", InsufficientFundsError),
         (403, "Too many requests", RateLimitError),
+        (500, "Invalid API key", AuthenticationError),
+        (503, "Not enough funds on balance", InsufficientFundsError),
     ],
 )
 async def test_text_beats_status_code(http_status: int, text: str, cls: type[PanelError]) -> None:
