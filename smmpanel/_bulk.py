@@ -7,11 +7,19 @@ chunk can never cancel the others (anyio task groups would otherwise cancel sibl
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Sequence,
+)
+from contextlib import aclosing
 from typing import TypeVar
 
 import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from ._errors import SMMPanelError
 from ._fields import check_id
@@ -22,6 +30,7 @@ __all__ = ["Answers", "chunked", "gather", "split", "stream"]
 T = TypeVar("T")
 Answers = dict[int, "T | SMMPanelError"]
 Run = Callable[[list[int]], Awaitable["Answers[T]"]]
+Sink = Callable[[list[int], "Answers[T]"], object]
 
 
 def chunked(ids: Sequence[int], size: int) -> Iterable[list[int]]:
@@ -42,24 +51,29 @@ def split(ids: Iterable[int], answers: Answers[T]) -> Bulk[T]:
     return Bulk(ok=ok, errors=errors)
 
 
-async def gather(chunks: Iterable[list[int]], run: Run[T], workers: int) -> Answers[T]:
-    """Answer every chunk with at most ``workers`` running at once; all answers in one dict."""
-    answers: Answers[T] = {}
+async def _drain(chunks: Iterable[list[int]], run: Run[T], workers: int, sink: Sink[T]) -> None:
+    """Answer every chunk with at most ``workers`` running at once, handing each to ``sink``."""
     pending = iter(chunks)
 
     async def worker() -> None:
         for chunk in pending:  # workers share one iterator: each chunk is taken once
-            answers.update(await run(chunk))
+            sink(chunk, await run(chunk))
 
     async with anyio.create_task_group() as tg:
         for _ in range(workers):
             tg.start_soon(worker)
+
+
+async def gather(chunks: Iterable[list[int]], run: Run[T], workers: int) -> Answers[T]:
+    """Answer every chunk; all answers in one dict."""
+    answers: Answers[T] = {}
+    await _drain(chunks, run, workers, lambda _, found: answers.update(found))
     return answers
 
 
 async def _read_chunks(
     ids: Iterable[object] | AsyncIterable[object], size: int
-) -> AsyncIterator[list[int]]:
+) -> AsyncGenerator[list[int]]:
     """Chunks read lazily from ``ids``, each ID checked as it is read, repeats dropped per chunk."""
     chunk: dict[int, None] = {}
     if isinstance(ids, AsyncIterable):
@@ -80,42 +94,45 @@ async def _read_chunks(
         yield list(chunk)
 
 
+def _collect(done: list[Bulk[T]]) -> Sink[T]:
+    return lambda chunk, answers: done.append(split(chunk, answers))
+
+
+WINDOW = 2
+"""Chunks read ahead per worker: the memory bound of streaming, and enough to keep busy."""
+
+
 async def stream(
     ids: Iterable[object] | AsyncIterable[object], size: int, run: Run[T], workers: int
 ) -> AsyncIterator[Bulk[T]]:
-    """One ``Bulk`` per chunk as each completes; IDs are read only as workers can take them.
+    """One ``Bulk`` per chunk; IDs are read only a window of chunks ahead of the workers.
 
-    Memory stays bounded: a reader hands chunks to ``workers`` over an unbuffered stream,
-    so at most ``workers`` chunks are in flight and one more is being read. A bad ID stops
-    the reading; chunks read before it are still answered and yielded, then the
-    ``ValueError`` is raised here.
+    Each window (``WINDOW`` chunks per worker) runs in its own task group and its results
+    are yielded after the group has closed: an async generator must never yield from
+    inside a task group (a consumer that stops early, or a cancellation, would unwind the
+    group from the wrong place). Memory is bounded by the window, not by the number of
+    IDs. A bad ID stops the reading; chunks read before it are still answered and
+    yielded, then its ``ValueError`` is raised.
     """
-    send_chunk, receive_chunk = anyio.create_memory_object_stream[list[int]](0)
-    send_bulk, receive_bulk = anyio.create_memory_object_stream[Bulk[T]](workers)
-    failure: list[BaseException] = []
-
-    async def reader() -> None:
-        async with send_chunk:
+    window = workers * WINDOW
+    failure: Exception | None = None
+    source = _read_chunks(ids, size)
+    async with aclosing(source):
+        while True:
+            batch: list[list[int]] = []
             try:
-                async for chunk in _read_chunks(ids, size):
-                    await send_chunk.send(chunk)
+                while len(batch) < window:
+                    batch.append(await anext(source))
+            except StopAsyncIteration:
+                pass
             except (ValueError, TypeError) as error:
-                failure.append(error)
-
-    async def worker(
-        receive: MemoryObjectReceiveStream[list[int]], send: MemoryObjectSendStream[Bulk[T]]
-    ) -> None:
-        async with receive, send:
-            async for chunk in receive:
-                await send.send(split(chunk, await run(chunk)))
-
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(reader)
-        async with send_bulk, receive_chunk:
-            for _ in range(workers):
-                tg.start_soon(worker, receive_chunk.clone(), send_bulk.clone())
-        async with receive_bulk:
-            async for bulk in receive_bulk:
-                yield bulk
-    if failure:
-        raise failure[0]
+                failure = error
+            if batch:
+                done: list[Bulk[T]] = []
+                await _drain(batch, run, min(workers, len(batch)), _collect(done))
+                for bulk in done:
+                    yield bulk
+            if failure is not None:
+                raise failure
+            if len(batch) < window:
+                return

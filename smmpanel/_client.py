@@ -12,7 +12,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Se
 from contextlib import aclosing
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 import anyio
 import httpx
@@ -111,6 +111,9 @@ class Panel:
             raise ValueError(f"timeout must be a positive number or httpx.Timeout, got {timeout!r}")
 
         self._key = key
+        # The key as typed and as a form or URL would encode it: none may reach an error.
+        self._texts = tuple(dict.fromkeys((key, quote_plus(key), quote(key, safe=""))))
+        self._secrets = tuple(t.encode() for t in self._texts)
         self._concurrency = concurrency
         self._chunk_size = chunk_size
         self._retries = retries
@@ -263,18 +266,17 @@ class Panel:
         """Any number of orders' statuses, 100-ID chunks at a time, concurrently."""
         return await self._bulk("status", "orders", orders, proto.parse_statuses, read=True)
 
-    async def iter_statuses(
+    def iter_statuses(
         self, orders: Iterable[int | str] | AsyncIterable[int | str]
     ) -> AsyncIterator[Bulk[OrderStatus]]:
-        """Statuses streamed one chunk's ``Bulk`` at a time, as each completes.
+        """Statuses streamed one chunk's ``Bulk`` at a time, as they complete.
 
-        IDs are read only as chunks can be sent, so memory does not grow with their number.
-        Use ``contextlib.aclosing`` if you may stop early.
+        IDs are read only a few chunks ahead of the requests, so memory does not grow with
+        their number. Use ``contextlib.aclosing`` if you may stop early.
         """
         self._check_open()
         run = self._runner("status", "orders", proto.parse_statuses, read=True)
-        async for bulk in stream(orders, self._chunk_size, run, self._concurrency):
-            yield bulk
+        return stream(orders, self._chunk_size, run, self._concurrency)
 
     async def watch(
         self, orders: Iterable[int | str], *, every: float = 60.0
@@ -456,6 +458,9 @@ class Panel:
         return self._answer(action, response.status_code, response.headers, content)
 
     def _answer(self, action: str, status: int, headers: httpx.Headers, content: bytes) -> Any:
+        for secret in self._secrets:
+            if secret in content:  # a panel echoing the key: remove it before anything reads it
+                content = content.replace(secret, b"***")
         data = proto.decode(content)
         if status == 429:
             retry_after = _retry_after(headers.get("Retry-After"))
@@ -470,8 +475,9 @@ class Panel:
         if data is proto.NOT_JSON:
             raise self._protocol_error(action, status, content, transient=True)
         message = proto.find_error(data)
-        if message is None and status >= 400 and isinstance(data, dict) and status < 500:
-            message = proto.error_text(data.get("message")) or f"HTTP {status}"
+        if message is None and 400 <= status < 500:
+            text = proto.error_text(data.get("message")) if isinstance(data, dict) else ""
+            message = text or f"HTTP {status}"
         if message is not None:
             error = panel_error(self._scrub(message), action=action, status_code=status)
             if status >= 500 and type(error) is PanelError:
@@ -528,7 +534,10 @@ class Panel:
         return result
 
     def _scrub(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key in text else text
+        for secret in self._texts:
+            if secret in text:
+                text = text.replace(secret, "***")
+        return text
 
 
 def _retry_read(error: Exception) -> bool | float:

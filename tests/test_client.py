@@ -708,6 +708,7 @@ async def test_iter_statuses_reads_ids_only_as_chunks_can_be_sent() -> None:
 
 EARLY_STOP = """
 import sys
+from contextlib import aclosing
 
 import anyio, httpx, smmpanel
 
@@ -731,14 +732,6 @@ anyio.run(main, backend=sys.argv[1])
 """
 
 
-@pytest.mark.xfail(
-    reason="_bulk.stream() yields from inside an anyio task group, and _client.py "
-    "iter_statuses iterates it without aclosing(): stopping early abandons the inner "
-    "generator, whose task group is then exited from another task (asyncio: 'Attempted to "
-    "exit cancel scope in a different task'; trio: 'Cancel scope stack corrupted', exit 1); "
-    "wrapping it in aclosing() alone still raises BaseExceptionGroup(GeneratorExit)",
-    strict=True,
-)
 @pytest.mark.parametrize("backend", ["asyncio", "trio"])
 def test_iter_statuses_can_be_stopped_early_with_aclosing(backend: str) -> None:
     """Breaking out of iter_statuses inside aclosing() ends cleanly (run in a subprocess,

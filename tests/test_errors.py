@@ -303,16 +303,7 @@ async def test_text_beats_status_code(http_status: int, text: str, cls: type[Pan
     [
         (401, {}, AuthenticationError),
         (422, {"status": "fail"}, InvalidRequestError),
-        pytest.param(
-            401,
-            [],
-            AuthenticationError,
-            marks=pytest.mark.xfail(
-                reason="_client.py: a 4xx whose JSON is a list (not an object) is read as a "
-                "successful answer (services() returns [])",
-                strict=True,
-            ),
-        ),
+        (401, [], AuthenticationError),
     ],
 )
 async def test_a_4xx_without_any_error_text_is_an_error(

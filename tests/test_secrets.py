@@ -168,7 +168,7 @@ async def test_no_exception_holds_the_key_even_when_the_panel_echoes_it(
 
 
 # Per-ID errors and shape errors are built by the pure parsers, which never see the key;
-# the client passes them on without scrubbing (see the xfail reason).
+# the client removes an echoed key from the answer before parsing it.
 PARSED_ECHOES: list[tuple[str, Callable[[Panel], Awaitable[object]], object]] = [
     ("status-keyed", lambda p: p.status(1), {"1": f"Order of {KEY} not found"}),
     ("statuses-keyed", lambda p: p.statuses([1, 2]), {"1": f"{KEY} unknown", "2": {"error": KEY}}),
@@ -185,11 +185,6 @@ PARSED_ECHOES: list[tuple[str, Callable[[Panel], Awaitable[object]], object]] = 
 ]
 
 
-@pytest.mark.xfail(
-    reason="_client.py scrubs the key only from whole-answer error texts and transport errors; "
-    "per-ID errors and ShapeError texts from the parsers are passed on unscrubbed",
-    strict=True,
-)
 @pytest.mark.parametrize(("name", "call", "body"), PARSED_ECHOES, ids=[e[0] for e in PARSED_ECHOES])
 async def test_per_id_and_shape_errors_never_hold_an_echoed_key(
     name: str, call: Callable[[Panel], Awaitable[object]], body: object
@@ -201,10 +196,6 @@ async def test_per_id_and_shape_errors_never_hold_an_echoed_key(
     assert_no_key(errors)
 
 
-@pytest.mark.xfail(
-    reason="_client.py _scrub() replaces only the raw key, not its form-encoded spelling",
-    strict=True,
-)
 async def test_an_error_text_echoing_the_form_encoded_key_is_scrubbed() -> None:
     """A panel echoing its raw POST body (key=sk-live%2B...) in an error text leaks nothing."""
     async with answering(200, {"error": f"Bad request: key={quote_plus(KEY)}&action=balance"}) as p:
