@@ -343,7 +343,7 @@ async def test_truncated_over_http(served: tuple[FakePanel, str]) -> None:
 async def test_slow_over_http(served: tuple[FakePanel, str]) -> None:
     """The client times out; the panel still processes the order when its delay is over."""
     fake, url = served
-    fake.inject("slow", delay=0.3)
+    fake.inject("slow", delay=0.5)
     async with Panel(url, fake.key, timeout=0.1) as panel:
         with pytest.raises(UncertainOrderError, match="timed out"):
             await panel.add(service=1, link=LINK, quantity=100)

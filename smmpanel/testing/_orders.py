@@ -87,16 +87,18 @@ class FakeOrder:
     expires: float | None = None
     """Subscriptions: the fake clock's time their expiry date has passed."""
     canceled_at: float | None = None
+    subscription: bool = attrs.field(
+        init=False,
+        default=attrs.Factory(
+            lambda self: fold(self.service.type) == "subscriptions", takes_self=True
+        ),
+    )
+    """Subscriptions never complete: they stay ``Active`` until they expire."""
 
     @property
     def link(self) -> str:
         """The order's link ("" for subscriptions, which take a username)."""
         return self.fields.get("link", "")
-
-    @property
-    def subscription(self) -> bool:
-        """Subscriptions never complete: they stay ``Active`` until they expire."""
-        return fold(self.service.type) == "subscriptions"
 
     @property
     def starts(self) -> float:

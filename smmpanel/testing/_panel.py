@@ -51,10 +51,26 @@ class FakePanel:
     """An in-memory SMM panel that answers like the seed documents' panels.
 
     Plug it into a client without a network (``Panel(fake.url, fake.key,
-    transport=fake.transport())`` or ``fake.panel()``), serve it as an ASGI app, or run it
-    on a local port with ``with fake.serve() as url``. Orders move through their statuses
-    as the fake clock advances (see ``smmpanel.testing._orders`` for the timeline);
-    ``inject`` adds faults for retry tests.
+    transport=fake.transport())``, or ``fake.panel()``), serve it as an ASGI app, or run it
+    on a local port with ``with fake.serve() as url``.
+
+    Orders move as the fake clock advances (``advance``; with ``realtime`` also by itself):
+    ``Pending`` for 5 s, then ``In progress`` for ``max(10 s, quantity / 100 per s)`` (plus
+    ``(runs - 1) * interval`` for drip-feed), then ``Completed``; orders whose ID ends in 0
+    end ``Partial`` with a fifth undelivered and refunded. A pending order cancels with a
+    full refund. Subscriptions stay ``Active`` until their expiry date has passed. Refills:
+    ``Pending`` 5 s, ``In progress`` 10 s, ``Completed``; every 5th is ``Rejected``.
+
+    Faults (``inject``), in memory / over a socket:
+
+    - ``html502``, ``empty500``, ``rate_limit``: that HTTP answer; the panel never sees it.
+    - ``truncated``: processed; the 200 JSON answer is cut in half.
+    - ``slow``: waits ``delay`` s, then processes and answers. In memory, a wait past the
+      client's read timeout raises ``httpx.ReadTimeout`` (processed all the same).
+    - ``drop``: processed, then ``httpx.RemoteProtocolError`` / half the declared body and
+      a closed connection.
+    - ``refuse``: not processed; ``httpx.ConnectError`` / nothing sent, so uvicorn answers
+      500 (a real refusal needs a closed port, e.g. after ``serve()`` has exited).
     """
 
     def __init__(
@@ -267,8 +283,8 @@ class FakePanel:
         )
         with self._lock:
             fault = self._faults.draw(action)
+            kind = received.fault = fault.kind if fault is not None else None
             self.requests.append(received)
-        kind = received.fault = fault.kind if fault is not None else None
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("fake panel: %s request, fault %s", action or "(no action)", kind)
         if kind == "refuse":

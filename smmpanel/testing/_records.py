@@ -26,7 +26,8 @@ class Received:
     fault: str | None = None
     """The injected fault this request got, if any."""
     answered: bool = False
-    """True when it got a complete HTTP 200 JSON answer that is not an error."""
+    """True when the fake sent a complete HTTP 200 JSON answer that is not an error (over a
+    socket, a client that already gave up on a slow answer cannot be told apart)."""
     error: str | None = None
     """The error text the panel answered with, if it answered with one."""
 

@@ -40,7 +40,8 @@ class _Hush(logging.Filter):
         self._thread = thread
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.thread == self._thread.ident and record.msg in _DELIBERATE)
+        deliberate = isinstance(record.msg, str) and record.msg in _DELIBERATE
+        return not (deliberate and record.thread == self._thread.ident)
 
 
 @contextlib.contextmanager
