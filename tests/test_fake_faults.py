@@ -36,6 +36,17 @@ def form(fake: FakePanel, fields: dict[str, str]) -> dict[str, str]:
     return {"key": fake.key, **fields}
 
 
+async def faulted(
+    kind: str, fields: dict[str, str] = ADD, *, delay: float = 5.0, retry_after: float = 1.0
+) -> tuple[FakePanel, httpx.Response]:
+    """A fresh fake with one fault of ``kind``, and its raw answer to one in-memory request."""
+    fake = FakePanel()
+    fake.inject(kind, delay=delay, retry_after=retry_after)
+    async with httpx.AsyncClient(transport=fake.transport()) as client:
+        response = await client.post(fake.url, data=form(fake, fields))
+    return fake, response
+
+
 @pytest.fixture
 def served() -> Iterator[tuple[FakePanel, str]]:
     """A fake on a free local port, stopped after the test."""
@@ -57,10 +68,7 @@ async def wait_until(condition: Callable[[], object], seconds: float = 3.0) -> N
 
 async def test_html502_in_memory() -> None:
     """A Cloudflare-like 502 page; the panel never sees the request."""
-    fake = FakePanel()
-    fake.inject("html502")
-    async with httpx.AsyncClient(transport=fake.transport()) as client:
-        response = await client.post(fake.url, data=form(fake, ADD))
+    fake, response = await faulted("html502")
     assert response.status_code == 502
     assert response.headers["content-type"].startswith("text/html")
     assert b"502: Bad gateway" in response.content
@@ -73,20 +81,14 @@ async def test_html502_in_memory() -> None:
 
 async def test_empty500_in_memory() -> None:
     """HTTP 500 with an empty body; not processed."""
-    fake = FakePanel()
-    fake.inject("empty500")
-    async with httpx.AsyncClient(transport=fake.transport()) as client:
-        response = await client.post(fake.url, data=form(fake, ADD))
+    fake, response = await faulted("empty500")
     assert (response.status_code, response.content) == (500, b"")
     assert not fake.orders
 
 
 async def test_rate_limit_in_memory() -> None:
     """HTTP 429 with ``Retry-After`` and ``{"error": "Too many requests"}``; not processed."""
-    fake = FakePanel()
-    fake.inject("rate_limit", retry_after=2.5)
-    async with httpx.AsyncClient(transport=fake.transport()) as client:
-        response = await client.post(fake.url, data=form(fake, ADD))
+    fake, response = await faulted("rate_limit", retry_after=2.5)
     assert response.status_code == 429
     assert response.headers["retry-after"] == "2.5"
     assert orjson.loads(response.content) == {"error": "Too many requests"}
@@ -96,10 +98,7 @@ async def test_rate_limit_in_memory() -> None:
 
 async def test_truncated_in_memory() -> None:
     """Processed (the order exists, charged), but the JSON answer is cut in half."""
-    fake = FakePanel()
-    fake.inject("truncated")
-    async with httpx.AsyncClient(transport=fake.transport()) as client:
-        response = await client.post(fake.url, data=form(fake, ADD))
+    fake, response = await faulted("truncated")
     assert response.status_code == 200
     assert response.content == b'{"order":23501}'[:7]
     assert list(fake.orders) == [23501]
@@ -123,11 +122,8 @@ async def test_slow_in_memory_trips_the_read_timeout() -> None:
 
 async def test_slow_in_memory_answers_within_the_timeout() -> None:
     """A delay shorter than the timeout only delays the answer."""
-    fake = FakePanel()
-    fake.inject("slow", delay=0.05)
-    async with httpx.AsyncClient(transport=fake.transport(), timeout=5) as client:
-        started = time.monotonic()
-        response = await client.post(fake.url, data=form(fake, {"action": "balance"}))
+    started = time.monotonic()
+    fake, response = await faulted("slow", {"action": "balance"}, delay=0.05)
     assert time.monotonic() - started >= 0.04
     assert response.status_code == 200
     assert fake.requests[-1].answered
