@@ -12,11 +12,21 @@ import datetime as dt
 import functools
 import logging
 import os
+import queue
 import re
 import signal
 import sys
+import threading
 import warnings
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 from typing import IO, Any, Literal, NoReturn, TypeVar, cast
 
 try:
@@ -41,9 +51,11 @@ __all__ = ["cli", "main", "run"]
 T = TypeVar("T")
 logger = logging.getLogger("smmpanel.cli")
 
-# Read this much of a file or stdin per trip to the reader thread: big enough that a
-# million IDs do not cost a million thread hops, small enough that memory stays flat.
-_READ_HINT = 64 * 1024
+# Read this much of a file or stdin at a time: big enough that a million IDs do not cost
+# a million thread hops, small enough that memory stays flat.
+_READ_SIZE = 64 * 1024
+_SEPARATORS = frozenset(b" \t\r\n\v\f,")
+_MAX_TOKEN = 64  # no ID is this long: a longer run of non-separators is not an ID
 _LIST_FIELDS = frozenset({"comments", "usernames", "hashtags", "groups"})
 _OPTION_FIELDS = frozenset({"service", "link", "quantity"})
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -189,20 +201,12 @@ class IDs:
         for number in self.numbers:
             yield number
         for name, stream in self.streams:
-            line = 0
-            while True:
-                try:
-                    lines = await anyio.to_thread.run_sync(
-                        stream.readlines, _READ_HINT, abandon_on_cancel=True
-                    )
-                except OSError as error:
-                    raise ReadError(f"cannot read {name}: {error.strerror or error}") from None
-                if not lines:
-                    break
-                for text in lines:
-                    line += 1
-                    for token in text.replace(b",", b" ").split():
-                        yield _parse_id(token, f"{name}, line {line}: ", self.what)
+            tokens = _Tokens(name, self.what)
+            async for data in _reads(name, stream):
+                for token in tokens.feed(data):
+                    yield token
+            for token in tokens.end():
+                yield token
 
     async def batches(self, size: int) -> AsyncIterator[list[int]]:
         """The IDs in lists of at most ``size``."""
@@ -214,6 +218,91 @@ class IDs:
                 batch = []
         if batch:
             yield batch
+
+
+class _Tokens:
+    """IDs from bytes read in arbitrary pieces: an ID cut by a read waits for the next one.
+
+    Separators are whitespace and commas; lines are counted for error messages. Memory is
+    one read plus one unfinished token, however long the lines.
+    """
+
+    def __init__(self, name: str, what: str) -> None:
+        self._name = name
+        self._what = what
+        self._line = 1
+        self._rest = b""
+
+    def feed(self, data: bytes) -> Iterator[int]:
+        """The IDs complete in ``data`` (with what was left over before it)."""
+        data = self._rest + data
+        end = len(data)
+        while end and data[end - 1] not in _SEPARATORS:
+            end -= 1
+        self._rest = data[end:]
+        yield from self._split(data[:end])
+        if len(self._rest) > _MAX_TOKEN:
+            self._fail(self._rest)
+
+    def end(self) -> Iterator[int]:
+        """The last ID, once the input has ended."""
+        rest, self._rest = self._rest, b""
+        return self._split(rest)
+
+    def _split(self, data: bytes) -> Iterator[int]:
+        for number, text in enumerate(data.split(b"\n")):
+            if number:
+                self._line += 1
+            for token in text.replace(b",", b" ").split():
+                if token.isdigit() and token.isascii() and int(token) > 0:
+                    yield int(token)
+                else:
+                    self._fail(token)
+
+    def _fail(self, token: bytes) -> NoReturn:
+        shown = token[:40].decode(errors="replace")
+        where = f"{self._name}, line {self._line}: "
+        raise BadID(f"{where}{shown!r} is not {self._what} (a positive integer)")
+
+
+async def _reads(name: str, stream: IO[bytes]) -> AsyncIterator[bytes]:
+    """What ``stream`` holds, in pieces read ahead by a daemon thread, a few at most.
+
+    A daemon thread reading the raw file descriptor, not an anyio worker reading the
+    buffered file: a read blocked on a terminal or a slow pipe must neither keep the process
+    alive after Ctrl-C or an early error, nor hold a buffer lock the interpreter's shutdown
+    needs. The async side waits in short slices, so its own worker is soon free again.
+    """
+    pieces: queue.Queue[bytes | OSError] = queue.Queue(maxsize=4)
+    try:
+        fd = stream.fileno()
+    except (OSError, ValueError, AttributeError):  # not a real file: read it as it is
+        fd = None
+
+    def read() -> None:
+        try:
+            while data := (os.read(fd, _READ_SIZE) if fd is not None else stream.read(_READ_SIZE)):
+                pieces.put(data)
+        except OSError as error:
+            pieces.put(error)
+        else:
+            pieces.put(b"")
+
+    threading.Thread(target=read, name=f"smmpanel: read {name}", daemon=True).start()
+    while True:
+        try:
+            data = await anyio.to_thread.run_sync(_next, pieces, abandon_on_cancel=True)
+        except queue.Empty:
+            continue
+        if isinstance(data, OSError):
+            raise ReadError(f"cannot read {name}: {data.strerror or data}")
+        if not data:
+            return
+        yield data
+
+
+def _next(pieces: queue.Queue[T]) -> T:
+    return pieces.get(timeout=0.25)
 
 
 def _ids(args: Sequence[str], files: Sequence[IO[bytes]], what: str) -> IDs:

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -519,3 +520,38 @@ def test_stdout_closed_early(v2: Served) -> None:
     with process.stderr:
         err = process.stderr.read()
     assert "Traceback" not in err
+
+
+def test_ctrl_c_while_waiting_for_stdin(v2: Served) -> None:
+    """Ctrl-C ends `status -` at once, even with a read blocked on an open, silent stdin."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "smmpanel", "status", "-"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, **v2.env}, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stdin is not None
+        process.stdin.write("1\n")
+        process.stdin.flush()
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=10)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("cut", [1, 2, 3, 5, 7, 64])
+def test_ids_split_anywhere_between_reads(cut: int) -> None:
+    """IDs cut by read boundaries are joined again; separators are whitespace and commas."""
+    from smmpanel._cli import _Tokens
+
+    text = b"12 345,\n\n6789\t10,11\r\n  12"
+    tokens = _Tokens("stdin", "an order ID")
+    found = [
+        number
+        for start in range(0, len(text), cut)
+        for number in tokens.feed(text[start : start + cut])
+    ]
+    assert [*found, *tokens.end()] == [12, 345, 6789, 10, 11, 12]
