@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -20,7 +21,20 @@ import attrs
 if TYPE_CHECKING:
     from rich.console import Console
 
-__all__ = ["FORMATS", "Column", "Progress", "Row", "Writer", "money", "progress", "writer"]
+__all__ = [
+    "FORMATS",
+    "Column",
+    "CsvWriter",
+    "JsonWriter",
+    "Progress",
+    "Row",
+    "StreamTableWriter",
+    "TableWriter",
+    "Writer",
+    "money",
+    "progress",
+    "writer",
+]
 
 FORMATS = ("table", "json", "csv")
 Row = Mapping[str, Any]
@@ -36,8 +50,8 @@ def money(value: Decimal | None) -> str | None:
 class Column:
     """A CSV/table column: the row key, its table heading, and a fixed table width.
 
-    Fixed widths let tables printed chunk by chunk line up as one; ``None`` (the last
-    column, e.g. an error text) takes what is left.
+    When every column but the last has a width, rows print chunk by chunk and still line
+    up as one table; the last (an error text) takes what it needs.
     """
 
     key: str
@@ -92,46 +106,68 @@ class CsvWriter:
 
 
 class TableWriter:
-    """A rich table per call, heading only on the first, fixed widths so they line up."""
+    """A rich table with widths fitted to its content: for answers printed in one go."""
 
     def __init__(self, columns: Sequence[Column], title: str | None = None) -> None:
         self._columns = columns
         self._title = title
-        self._console: Console | None = None
 
     def write(self, rows: Iterable[Row]) -> None:
         from rich.table import Table
 
-        console = self._console or _console()
-        first = self._console is None
-        self._console = console
         table = Table(
-            title=self._title if first else None,
-            title_justify="left",
-            show_header=first,
-            header_style="bold",
-            box=None,
-            pad_edge=False,
+            title=self._title, title_justify="left", header_style="bold", box=None, pad_edge=False
         )
         for column in self._columns:
-            table.add_column(
-                column.title,
-                justify="right" if column.right else "left",
-                width=column.width,
-                no_wrap=column.width is not None,
-                overflow="ellipsis" if column.width is not None else "fold",
-            )
-        count = 0
+            table.add_column(column.title, justify="right" if column.right else "left")
         for row in rows:
-            table.add_row(*(_text(row, column.key) for column in self._columns))
-            count += 1
-        if count or first:
-            # Rendered first so trailing padding can go: files and pipes get clean lines.
-            with console.capture() as captured:
-                console.print(table)
-            lines = captured.get().splitlines()
-            sys.stdout.write("".join(line.rstrip() + "\n" for line in lines))
+            table.add_row(*(_markup(row, column.key) for column in self._columns))
+        console = _console()
+        # Rendered first so trailing padding can go: files and pipes get clean lines.
+        with console.capture() as captured:
+            console.print(table)
+        lines = captured.get().splitlines()
+        sys.stdout.write("".join(line.rstrip() + "\n" for line in lines))
         sys.stdout.flush()
+
+
+class StreamTableWriter:
+    """Rows in fixed-width columns, the heading once: chunk after chunk lines up as one table.
+
+    Formatted by hand rather than by rich, which renders a few thousand rows a second: a
+    million statuses must not take minutes. Colour (bold heading, red errors) only on a
+    terminal, and never with ``NO_COLOR`` set.
+    """
+
+    def __init__(self, columns: Sequence[Column]) -> None:
+        self._columns = columns
+        self._started = False
+        self._color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+    def write(self, rows: Iterable[Row]) -> None:
+        out = sys.stdout
+        if not self._started:
+            self._started = True
+            heading = self._line([column.title for column in self._columns])
+            out.write(f"\x1b[1m{heading}\x1b[0m\n" if self._color else heading + "\n")
+        for row in rows:
+            cells = [_plain(row.get(column.key)) for column in self._columns]
+            error = row.get("error")
+            if error and self._color:
+                cells[-1] = f"\x1b[31m{cells[-1]}\x1b[0m"
+            out.write(self._line(cells) + "\n")
+        out.flush()
+
+    def _line(self, cells: Sequence[str]) -> str:
+        parts = []
+        for column, cell in zip(self._columns, cells, strict=True):
+            if column.width is None:
+                parts.append(cell)
+            elif column.right:
+                parts.append(cell.rjust(column.width))
+            else:
+                parts.append(cell.ljust(column.width))
+        return "  ".join(parts).rstrip()
 
 
 def writer(fmt: str, columns: Sequence[Column], title: str | None = None) -> Writer:
@@ -140,6 +176,8 @@ def writer(fmt: str, columns: Sequence[Column], title: str | None = None) -> Wri
         return JsonWriter()
     if fmt == "csv":
         return CsvWriter(columns)
+    if all(column.width is not None for column in columns[:-1]):
+        return StreamTableWriter(columns)
     return TableWriter(columns, title)
 
 
@@ -159,18 +197,19 @@ def _cell(value: object) -> object:
     return value
 
 
-def _text(row: Row, key: str) -> str:
-    from rich.markup import escape
-
-    value = row.get(key)
+def _plain(value: object) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "yes" if value else "no"
-    text = escape(str(value))
-    if key == "error":
-        return f"[red]{text}[/red]"
-    return text
+    return str(value)
+
+
+def _markup(row: Row, key: str) -> str:
+    from rich.markup import escape
+
+    text = escape(_plain(row.get(key)))
+    return f"[red]{text}[/red]" if key == "error" and text else text
 
 
 class Progress:
