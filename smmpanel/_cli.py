@@ -43,8 +43,26 @@ import attrs
 from ._client import Panel
 from ._config import DEFAULT_TIMEOUT, MAX_CHUNK, VERSION
 from ._errors import AuthenticationError, PanelError, RateLimitError, SMMPanelError
-from ._models import Bulk, OrderStatus, RefillStatus, Service
-from ._output import FORMATS, Column, Row, Writer, money, progress, writer
+from ._models import Bulk, OrderStatus
+from ._output import (
+    ADD_COLUMNS,
+    BALANCE_COLUMNS,
+    CANCEL_COLUMNS,
+    FORMATS,
+    REFILL_COLUMNS,
+    REFILL_STATUS_COLUMNS,
+    SERVICE_COLUMNS,
+    STATUS_COLUMNS,
+    Column,
+    Row,
+    Writer,
+    money,
+    progress,
+    refill_status_row,
+    service_row,
+    status_row,
+    writer,
+)
 
 __all__ = ["cli", "main", "run"]
 
@@ -81,80 +99,7 @@ class ReadError(ValueError):
     """A file or stdin could not be read mid-way (exit 1); a ``ValueError`` like ``BadID``."""
 
 
-# ---------------------------------------------------------------------------- output shapes
-
-STATUS_COLUMNS = (
-    Column("order", "Order", 10, right=True),
-    Column("status", "Status", 11),
-    Column("charge", "Charge", 10, right=True),
-    Column("start_count", "Start count", 11, right=True),
-    Column("remains", "Remains", 9, right=True),
-    Column("currency", "Currency", 8),
-    Column("error", "Error"),
-)
-REFILL_COLUMNS = (
-    Column("order", "Order", 10, right=True),
-    Column("refill", "Refill", 10, right=True),
-    Column("error", "Error"),
-)
-REFILL_STATUS_COLUMNS = (
-    Column("refill", "Refill", 10, right=True),
-    Column("status", "Status", 11),
-    Column("error", "Error"),
-)
-CANCEL_COLUMNS = (
-    Column("order", "Order", 10, right=True),
-    Column("cancel", "Cancel", 10, right=True),
-    Column("error", "Error"),
-)
-SERVICE_COLUMNS = (
-    Column("id", "ID", right=True),
-    Column("name", "Name"),
-    Column("type", "Type"),
-    Column("category", "Category"),
-    Column("rate", "Rate", right=True),
-    Column("min", "Min", right=True),
-    Column("max", "Max", right=True),
-    Column("refill", "Refill"),
-    Column("cancel", "Cancel"),
-    Column("dripfeed", "Drip-feed"),
-    Column("description", "Description"),
-)
-BALANCE_COLUMNS = (Column("balance", "Balance", right=True), Column("currency", "Currency"))
-ADD_COLUMNS = (Column("order", "Order", right=True),)
-
-
-def status_row(status: OrderStatus) -> Row:
-    """``{"order", "status", "charge", "start_count", "remains", "currency"}``, money as text."""
-    return {
-        "order": status.order,
-        "status": status.status.value,
-        "charge": money(status.charge),
-        "start_count": status.start_count,
-        "remains": status.remains,
-        "currency": status.currency,
-    }
-
-
-def service_row(service: Service) -> Row:
-    """A catalogue entry with the API's own field names, the rate as text."""
-    return {
-        "id": service.id,
-        "name": service.name,
-        "type": service.type,
-        "category": service.category,
-        "rate": money(service.rate),
-        "min": service.min,
-        "max": service.max,
-        "refill": service.refill,
-        "cancel": service.cancel,
-        "dripfeed": service.dripfeed,
-        "description": service.description,
-    }
-
-
-def _refill_status_row(refill: RefillStatus) -> Row:
-    return {"refill": refill.refill, "status": refill.status.value}
+# ---------------------------------------------------------------------------- rows
 
 
 def _bulk_rows(
@@ -184,8 +129,8 @@ def _parse_id(token: str | bytes, where: str, what: str) -> int:
 class IDs:
     """Where a command's IDs come from: arguments (checked up front), then files or stdin.
 
-    Files are read lazily, line by line in a worker thread, so a million IDs on stdin are
-    never all in memory and a slow producer never blocks the event loop.
+    Files are read lazily, a piece at a time off the event loop, so a million IDs on stdin
+    are never all in memory and a slow producer never blocks the requests in flight.
     """
 
     numbers: tuple[int, ...]
@@ -726,7 +671,7 @@ def refill_status(settings: Settings, ids: Sequence[str], files: Sequence[IO[byt
             panel.refill_statuses,
             out,
             "refill",
-            lambda _, refill: _refill_status_row(refill),
+            lambda _, refill: refill_status_row(refill),
             label="refill statuses",
             once=False,
         )

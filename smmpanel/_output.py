@@ -1,4 +1,4 @@
-"""The command line's writers: rich tables, JSON Lines and CSV, each fed rows as they come.
+"""What the command line prints: each answer's row shape, and the table/JSON Lines/CSV writers.
 
 Bulk commands hand over one chunk of rows at a time, so every writer prints and flushes
 per call and keeps nothing: memory stays flat however many IDs stream through. Writers
@@ -21,8 +21,17 @@ import attrs
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from ._models import OrderStatus, RefillStatus, Service
+
 __all__ = [
+    "ADD_COLUMNS",
+    "BALANCE_COLUMNS",
+    "CANCEL_COLUMNS",
     "FORMATS",
+    "REFILL_COLUMNS",
+    "REFILL_STATUS_COLUMNS",
+    "SERVICE_COLUMNS",
+    "STATUS_COLUMNS",
     "Column",
     "CsvWriter",
     "JsonWriter",
@@ -33,6 +42,9 @@ __all__ = [
     "Writer",
     "money",
     "progress",
+    "refill_status_row",
+    "service_row",
+    "status_row",
     "writer",
 ]
 
@@ -58,6 +70,83 @@ class Column:
     title: str
     width: int | None = None
     right: bool = False
+
+
+# ---------------------------------------------------------------------------- what is printed
+
+STATUS_COLUMNS = (
+    Column("order", "Order", 10, right=True),
+    Column("status", "Status", 11),
+    Column("charge", "Charge", 10, right=True),
+    Column("start_count", "Start count", 11, right=True),
+    Column("remains", "Remains", 9, right=True),
+    Column("currency", "Currency", 8),
+    Column("error", "Error"),
+)
+REFILL_COLUMNS = (
+    Column("order", "Order", 10, right=True),
+    Column("refill", "Refill", 10, right=True),
+    Column("error", "Error"),
+)
+REFILL_STATUS_COLUMNS = (
+    Column("refill", "Refill", 10, right=True),
+    Column("status", "Status", 11),
+    Column("error", "Error"),
+)
+CANCEL_COLUMNS = (
+    Column("order", "Order", 10, right=True),
+    Column("cancel", "Cancel", 10, right=True),
+    Column("error", "Error"),
+)
+SERVICE_COLUMNS = (
+    Column("id", "ID", right=True),
+    Column("name", "Name"),
+    Column("type", "Type"),
+    Column("category", "Category"),
+    Column("rate", "Rate", right=True),
+    Column("min", "Min", right=True),
+    Column("max", "Max", right=True),
+    Column("refill", "Refill"),
+    Column("cancel", "Cancel"),
+    Column("dripfeed", "Drip-feed"),
+    Column("description", "Description"),
+)
+BALANCE_COLUMNS = (Column("balance", "Balance", right=True), Column("currency", "Currency"))
+ADD_COLUMNS = (Column("order", "Order", right=True),)
+
+
+def status_row(status: OrderStatus) -> Row:
+    """``{"order", "status", "charge", "start_count", "remains", "currency"}``, money as text."""
+    return {
+        "order": status.order,
+        "status": status.status.value,
+        "charge": money(status.charge),
+        "start_count": status.start_count,
+        "remains": status.remains,
+        "currency": status.currency,
+    }
+
+
+def service_row(service: Service) -> Row:
+    """A catalogue entry with the API's own field names, the rate as text."""
+    return {
+        "id": service.id,
+        "name": service.name,
+        "type": service.type,
+        "category": service.category,
+        "rate": money(service.rate),
+        "min": service.min,
+        "max": service.max,
+        "refill": service.refill,
+        "cancel": service.cancel,
+        "dripfeed": service.dripfeed,
+        "description": service.description,
+    }
+
+
+def refill_status_row(refill: RefillStatus) -> Row:
+    """``{"refill", "status"}``."""
+    return {"refill": refill.refill, "status": refill.status.value}
 
 
 class Writer(Protocol):
