@@ -58,6 +58,9 @@ class Tour:
         self.url = url
         self.count = orders
         self.placed: dict[str, int] = {}
+        """The tour's own orders, by kind."""
+        self.bulk_ids: list[int] = []
+        """The orders placed server-side for the bulk poll."""
 
     async def run(self) -> None:
         """Every step on one ``Panel``, as an application would hold it."""
