@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
-    AsyncIterator,
     Awaitable,
     Callable,
     Iterable,
@@ -98,23 +97,28 @@ def _collect(done: list[Bulk[T]]) -> Sink[T]:
     return lambda chunk, answers: done.append(split(chunk, answers))
 
 
-WINDOW = 2
-"""Chunks read ahead per worker: the memory bound of streaming, and enough to keep busy."""
+WINDOW = 16
+"""Chunks read ahead per worker at full speed: hides the drain at the end of each window."""
+MAX_WINDOW = 512
+"""The most chunks read ahead at once, whatever the concurrency: the memory bound."""
 
 
 async def stream(
     ids: Iterable[object] | AsyncIterable[object], size: int, run: Run[T], workers: int
-) -> AsyncIterator[Bulk[T]]:
-    """One ``Bulk`` per chunk; IDs are read only a window of chunks ahead of the workers.
+) -> AsyncGenerator[Bulk[T]]:
+    """One ``Bulk`` per chunk, in the order they complete; IDs are read a window ahead.
 
-    Each window (``WINDOW`` chunks per worker) runs in its own task group and its results
-    are yielded after the group has closed: an async generator must never yield from
-    inside a task group (a consumer that stops early, or a cancellation, would unwind the
-    group from the wrong place). Memory is bounded by the window, not by the number of
-    IDs. A bad ID stops the reading; chunks read before it are still answered and
-    yielded, then its ``ValueError`` is raised.
+    Each window of chunks runs in its own task group and its results are yielded after the
+    group has closed: an async generator must never yield from inside a task group (a
+    consumer that stops early, or a cancellation, would unwind the group from the wrong
+    task). The first window is one chunk, so the first answer (or a bad key) comes back
+    after the first ``size`` IDs; windows then double up to ``WINDOW`` chunks per worker
+    (at most ``MAX_WINDOW``), which bounds memory whatever the number of IDs. A bad ID
+    stops the reading; chunks read before it are still answered and yielded, then its
+    ``ValueError`` is raised.
     """
-    window = workers * WINDOW
+    largest = min(workers * WINDOW, MAX_WINDOW)
+    window = 1
     failure: Exception | None = None
     source = _read_chunks(ids, size)
     async with aclosing(source):
@@ -136,3 +140,4 @@ async def stream(
                 raise failure
             if len(batch) < window:
                 return
+            window = min(window * 2, largest)

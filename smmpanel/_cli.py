@@ -19,7 +19,6 @@ import sys
 import threading
 import warnings
 from collections.abc import (
-    AsyncGenerator,
     AsyncIterator,
     Awaitable,
     Callable,
@@ -27,7 +26,7 @@ from collections.abc import (
     Iterator,
     Sequence,
 )
-from typing import IO, Any, Literal, NoReturn, TypeVar, cast
+from typing import IO, Any, Literal, NoReturn, TypeVar
 
 try:
     import click
@@ -588,7 +587,7 @@ def status(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -
     async def work(panel: Panel) -> int:
         out = settings.writer(STATUS_COLUMNS)
         tally = Tally(2 * settings.concurrency)
-        chunks = cast(AsyncGenerator[Bulk[OrderStatus]], panel.iter_statuses(source))
+        chunks = panel.iter_statuses(source)
         with progress("statuses", source.total) as bar:
             async with contextlib.aclosing(chunks):
                 async for bulk in chunks:
@@ -737,7 +736,7 @@ def watch(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]], ev
         if not active:
             return 0
         await anyio.sleep(every)
-        changes = cast(AsyncGenerator[OrderStatus], panel.watch(active, every=every))
+        changes = panel.watch(active, every=every)
         async with contextlib.aclosing(changes):
             async for change in changes:
                 if last.get(change.order) != change:

@@ -8,7 +8,7 @@ import enum
 import ipaddress
 import logging
 import warnings
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sequence
 from contextlib import aclosing
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -37,6 +37,7 @@ from ._fast import fast_transport, unsent
 from ._fields import ListField, check_id, check_ids, order_fields
 from ._gate import Gate
 from ._models import Balance, Bulk, OrderStatus, RefillStatus, Service
+from ._pool import pooled_transport
 
 __all__ = ["Panel"]
 
@@ -86,8 +87,8 @@ class Panel:
         self._url = _check_url(url)
         if not isinstance(key, str) or not key.strip():
             raise ValueError("key must be a non-empty string")
-        if key in url:
-            raise ValueError("the API key must not be part of the URL; it goes in the body")
+        if key in self._url.partition("?")[2]:
+            raise ValueError("the API key must not be in the URL's query; it goes in the body")
         _check_int("concurrency", concurrency, 1)
         _check_int("chunk_size", chunk_size, 1, MAX_CHUNK)
         _check_int("retries", retries, 0)
@@ -123,6 +124,8 @@ class Panel:
         self._owns_client = http_client is None
         if fast:
             transport = fast_transport(concurrency)
+        elif transport is None and http_client is None:
+            transport = pooled_transport(concurrency)
         if http_client is None:
             http_client = httpx.AsyncClient(
                 transport=transport,
@@ -268,11 +271,12 @@ class Panel:
 
     def iter_statuses(
         self, orders: Iterable[int | str] | AsyncIterable[int | str]
-    ) -> AsyncIterator[Bulk[OrderStatus]]:
+    ) -> AsyncGenerator[Bulk[OrderStatus]]:
         """Statuses streamed one chunk's ``Bulk`` at a time, as they complete.
 
-        IDs are read only a few chunks ahead of the requests, so memory does not grow with
-        their number. Use ``contextlib.aclosing`` if you may stop early.
+        IDs are read only a window of chunks ahead of the requests (one chunk at first,
+        growing while the stream keeps up), so memory does not grow with their number.
+        Use ``contextlib.aclosing`` if you may stop early.
         """
         self._check_open()
         run = self._runner("status", "orders", proto.parse_statuses, read=True)
@@ -280,7 +284,7 @@ class Panel:
 
     async def watch(
         self, orders: Iterable[int | str], *, every: float = 60.0
-    ) -> AsyncIterator[OrderStatus]:
+    ) -> AsyncGenerator[OrderStatus]:
         """Each order's first status, then only changes; ends when all are final or not found.
 
         Orders drop out of the polling set once final or unknown to the panel. Orders whose
@@ -379,8 +383,10 @@ class Panel:
         *,
         read: bool,
     ) -> Callable[[list[int]], Any]:
+        prefix = self._body(action, {}) + f"&{field}=".encode()
+
         async def run(ids: list[int]) -> Answers[T]:
-            body = self._body(action, {field: ",".join(map(str, ids))})
+            body = prefix + "%2C".join(map(str, ids)).encode()  # the comma, form-encoded
             try:
                 return parse(await self._call(action, body, read=read), ids)
             except SMMPanelError as error:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from decimal import Decimal
 from typing import Any, assert_type
 
@@ -63,7 +63,8 @@ async def panel_methods(key: str) -> None:
         assert_type(await panel.refill_status(1), RefillStatus)
         assert_type(await panel.refill_statuses([1]), Bulk[RefillStatus])
         assert_type(await panel.cancel({1, 2}), Bulk[int])
-        assert_type(panel.iter_statuses([1, 2]), AsyncIterator[Bulk[OrderStatus]])
+        assert_type(panel.iter_statuses([1, 2]), AsyncGenerator[Bulk[OrderStatus]])
+        assert_type(panel.watch([1]), AsyncGenerator[OrderStatus])
         async for chunk in panel.iter_statuses(iter([1, 2])):
             assert_type(chunk, Bulk[OrderStatus])
         async for status in panel.watch([1, 2], every=5.0):

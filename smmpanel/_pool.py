@@ -1,0 +1,93 @@
+"""The default transport: one httpx transport made of several small httpcore pools.
+
+httpcore's pool does work proportional to its connections on every request; measured on a
+2-core machine at 50 ms latency, one pool of 64 connections cost ~100 µs of client CPU per
+order, while 8 pools of 8 connections cost ~12 µs and finished 6x sooner. So a ``Panel``
+with ``concurrency`` above ``SHARD`` spreads its connections over pools of at most
+``SHARD``, each request going to the least busy one. To the ``httpx.AsyncClient`` above it
+this is one transport, one pool: limits, timeouts and closing behave as usual.
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator
+from types import TracebackType
+
+import httpx
+
+__all__ = ["SHARD", "pooled_transport"]
+
+SHARD = 8
+"""Connections per httpcore pool."""
+
+
+def pooled_transport(concurrency: int) -> httpx.AsyncBaseTransport:
+    """A transport for ``concurrency`` connections: one pool, or shards of at most ``SHARD``."""
+    shards = -(-concurrency // SHARD)
+    if shards == 1:
+        return _pool(concurrency)
+    size = -(-concurrency // shards)
+    ssl_context = httpx.create_ssl_context()  # built once: loading CA certificates takes ~25 ms
+    return _Sharded([_pool(size, ssl_context) for _ in range(shards)])
+
+
+def _pool(size: int, ssl_context: ssl.SSLContext | bool = True) -> httpx.AsyncHTTPTransport:
+    return httpx.AsyncHTTPTransport(
+        verify=ssl_context,
+        limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+    )
+
+
+class _Sharded(httpx.AsyncBaseTransport):
+    """Sends each request through the pool with the fewest requests in flight."""
+
+    def __init__(self, shards: list[httpx.AsyncHTTPTransport]) -> None:
+        self._shards = shards
+        self._busy = [0] * len(shards)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        index = self._busy.index(min(self._busy))
+        self._busy[index] += 1
+        try:
+            response = await self._shards[index].handle_async_request(request)
+        except BaseException:
+            self._busy[index] -= 1
+            raise
+        # The connection stays busy until its body is read and closed, not just its headers.
+        response.stream = _Release(response.stream, self._busy, index)
+        return response
+
+    async def aclose(self) -> None:
+        for shard in self._shards:
+            await shard.aclose()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None = None,
+        exc_value: BaseException | None = None,
+        traceback: TracebackType | None = None,
+    ) -> None:
+        await self.aclose()
+
+
+class _Release(httpx.AsyncByteStream):
+    """A response body that frees its shard's slot when closed."""
+
+    def __init__(
+        self, stream: httpx.SyncByteStream | httpx.AsyncByteStream, busy: list[int], index: int
+    ) -> None:
+        assert isinstance(stream, httpx.AsyncByteStream)
+        self._stream = stream
+        self._busy = busy
+        self._index = index
+        self._open = True
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._stream.__aiter__()
+
+    async def aclose(self) -> None:
+        if self._open:
+            self._open = False
+            self._busy[self._index] -= 1
+        await self._stream.aclose()
