@@ -16,6 +16,7 @@ from urllib.parse import quote, quote_plus
 
 import anyio
 import httpx
+import sniffio
 import stamina
 
 from . import _protocol as proto
@@ -137,6 +138,7 @@ class Panel:
             )
         self._client = http_client
         self._state = _State.OPEN
+        self._fast = fast
         self._prefix: dict[str, bytes] = {}
 
     # ------------------------------------------------------------------ lifecycle
@@ -350,6 +352,8 @@ class Panel:
     def _check_open(self) -> None:
         if self._state is _State.CLOSED:
             raise RuntimeError("this Panel is closed; create a new one")
+        if self._fast and sniffio.current_async_library() != "asyncio":
+            raise RuntimeError("fast=True runs on asyncio only (aiohttp); drop it under trio")
 
     def _body(self, action: str, fields: dict[str, str]) -> bytes:
         prefix = self._prefix.get(action)
