@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 import anyio
-import orjson
+import msgspec
 
 from ._asgi import Receive, Scope, Send, asgi
 from ._book import Book, Ids, number
@@ -333,7 +333,7 @@ class FakePanel:
                     error = refusal.message
         received.error = error
         received.answered = complete and error is None
-        return orjson.dumps({"error": error} if error is not None else answer)
+        return msgspec.json.encode({"error": error} if error is not None else answer)
 
     @contextlib.contextmanager
     def _flight(self) -> Iterator[None]:
