@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import enum
 import ipaddress
 import logging
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sequence
-from contextlib import aclosing
 from types import TracebackType
 from typing import Any, Self, TypeVar
-from urllib.parse import quote, quote_plus
 
 import anyio
 import httpx
 import sniffio
-import stamina
 
 from . import _protocol as proto
 from ._bulk import Answers, chunked, gather, split, stream
-from ._config import DEFAULT_BACKOFF, DEFAULT_TIMEOUT, MAX_BODY, MAX_CHUNK, MAX_WAIT, USER_AGENT
+from ._config import DEFAULT_BACKOFF, DEFAULT_TIMEOUT, MAX_CHUNK, USER_AGENT
 from ._convert import ShapeError
 from ._errors import (
     AuthenticationError,
@@ -32,13 +28,12 @@ from ._errors import (
     SMMPanelError,
     TransportError,
     UncertainOrderError,
-    panel_error,
 )
-from ._fast import fast_transport, unsent
+from ._fast import fast_transport
 from ._fields import ListField, check_id, check_ids, order_fields
-from ._gate import Gate
 from ._models import Balance, Bulk, OrderStatus, RefillStatus, Service
 from ._pool import pooled_transport
+from ._wire import Wire
 
 __all__ = ["Panel"]
 
@@ -105,23 +100,14 @@ class Panel:
             raise ValueError("pass either http_client or transport, not both")
         if fast and (http_client is not None or transport is not None):
             raise ValueError("fast=True makes its own transport; drop http_client/transport")
-        if isinstance(timeout, httpx.Timeout):
-            self._timeout = timeout
-        elif isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
-            self._timeout = httpx.Timeout(float(timeout))
-        else:
+        if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+            timeout = httpx.Timeout(float(timeout))
+        elif not isinstance(timeout, httpx.Timeout):
             raise ValueError(f"timeout must be a positive number or httpx.Timeout, got {timeout!r}")
 
-        self._key = key
-        # The key as typed and as a form or URL would encode it: none may reach an error.
-        self._texts = tuple(dict.fromkeys((key, quote_plus(key), quote(key, safe=""))))
-        self._secrets = tuple(t.encode() for t in self._texts)
         self._concurrency = concurrency
         self._chunk_size = chunk_size
-        self._retries = retries
-        self._backoff = float(backoff)
-        self._limiter = anyio.CapacityLimiter(concurrency)
-        self._gate = Gate(rate_limit)
+        self._fast = fast
         self._owns_client = http_client is None
         if fast:
             transport = fast_transport(concurrency)
@@ -130,16 +116,24 @@ class Panel:
         if http_client is None:
             http_client = httpx.AsyncClient(
                 transport=transport,
-                timeout=self._timeout,
+                timeout=timeout,
                 limits=httpx.Limits(
                     max_connections=concurrency, max_keepalive_connections=concurrency
                 ),
                 headers={"User-Agent": USER_AGENT},
             )
         self._client = http_client
+        self._wire = Wire(
+            self._url,
+            key,
+            http_client,
+            timeout=timeout,
+            concurrency=concurrency,
+            rate_limit=rate_limit,
+            retries=retries,
+            backoff=float(backoff),
+        )
         self._state = _State.OPEN
-        self._fast = fast
-        self._prefix: dict[str, bytes] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -240,7 +234,7 @@ class Panel:
             },
             extra,
         )
-        body = self._body("add", fields)
+        body = self._wire.body("add", fields)
         try:
             data = await self._call("add", body, read=False)
             return proto.parse_add(data)
@@ -349,21 +343,15 @@ class Panel:
 
     # ------------------------------------------------------------------ machinery
 
+    async def _call(self, action: str, body: bytes, *, read: bool) -> Any:
+        self._check_open()
+        return await self._wire.call(action, body, read=read)
+
     def _check_open(self) -> None:
         if self._state is _State.CLOSED:
             raise RuntimeError("this Panel is closed; create a new one")
         if self._fast and sniffio.current_async_library() != "asyncio":
             raise RuntimeError("fast=True runs on asyncio only (aiohttp); drop it under trio")
-
-    def _body(self, action: str, fields: dict[str, str]) -> bytes:
-        prefix = self._prefix.get(action)
-        if prefix is None:
-            prefix = f"key={quote_plus(self._key)}&action={action}".encode()
-            self._prefix[action] = prefix
-        if not fields:
-            return prefix
-        tail = "&".join(f"{name}={quote_plus(value)}" for name, value in fields.items())
-        return prefix + b"&" + tail.encode()
 
     async def _single(
         self,
@@ -373,7 +361,7 @@ class Panel:
         *,
         read: bool = True,
     ) -> T:
-        data = await self._call(action, self._body(action, fields), read=read)
+        data = await self._call(action, self._wire.body(action, fields), read=read)
         try:
             return parse(data)
         except ShapeError as error:
@@ -387,7 +375,7 @@ class Panel:
         *,
         read: bool,
     ) -> Callable[[list[int]], Any]:
-        prefix = self._body(action, {}) + f"&{field}=".encode()
+        prefix = self._wire.body(action, {}) + f"&{field}=".encode()
 
         async def run(ids: list[int]) -> Answers[T]:
             body = prefix + "%2C".join(map(str, ids)).encode()  # the comma, form-encoded
@@ -417,190 +405,6 @@ class Panel:
         run = self._runner(action, field, parse, read=read)
         answers = await gather(chunks, run, min(self._concurrency, len(chunks)))
         return split(checked, answers)
-
-    async def _call(self, action: str, body: bytes, *, read: bool) -> Any:
-        """One API call with its retries; returns the answer's JSON, error envelopes raised."""
-        self._check_open()
-        if not self._retries:
-            return await self._attempt(action, body)
-        async for attempt in stamina.retry_context(
-            on=_retry_read if read else _retry_write,
-            attempts=self._retries + 1,
-            timeout=None,
-            wait_initial=self._backoff,
-            wait_max=MAX_WAIT,
-            wait_jitter=self._backoff,
-        ):
-            with attempt:
-                return await self._attempt(action, body)
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    async def _attempt(self, action: str, body: bytes) -> Any:
-        """One HTTP exchange under the gate and the limiter."""
-        await self._gate.wait()
-        failure: TransportError | None = None
-        async with self._limiter:
-            try:
-                request = self._client.build_request(
-                    "POST", self._url, content=body, headers=_HEADERS, timeout=self._timeout
-                )
-                response = await self._client.send(request, stream=True)
-                try:
-                    content = await _read(response)
-                finally:
-                    # Shielded, so a cancelled caller still hands the connection back.
-                    with anyio.move_on_after(5, shield=True):
-                        await response.aclose()
-            except httpx.HTTPError as error:
-                failure = self._transport_error(action, error)
-            except _TooLarge as error:
-                raise ProtocolError(
-                    f"{action}: the answer is too large ({error} bytes)", action=action
-                ) from None
-        if failure is not None:
-            # Raised outside the except block, so the httpx error (whose .request holds
-            # the key in its body) is not kept as __context__.
-            raise failure
-        if logger.isEnabledFor(logging.DEBUG):
-            logger.debug(
-                "%s %s -> HTTP %d, %d bytes", action, self._url, response.status_code, len(content)
-            )
-        return self._answer(action, response.status_code, response.headers, content)
-
-    def _answer(self, action: str, status: int, headers: httpx.Headers, content: bytes) -> Any:
-        for secret in self._secrets:
-            if secret in content:  # a panel echoing the key: remove it before anything reads it
-                content = content.replace(secret, b"***")
-        data = proto.decode(content)
-        if status == 429:
-            retry_after = _retry_after(headers.get("Retry-After"))
-            self._gate.pause(retry_after if retry_after is not None else max(self._backoff, 1.0))
-            message = proto.find_error(data) if data is not proto.NOT_JSON else None
-            raise RateLimitError(
-                self._scrub(message or "Too many requests"),
-                action=action,
-                status_code=status,
-                retry_after=retry_after,
-            )
-        if data is proto.NOT_JSON:
-            raise self._protocol_error(action, status, content, transient=True)
-        message = proto.find_error(data)
-        if message is None and 400 <= status < 500:
-            text = proto.error_text(data.get("message")) if isinstance(data, dict) else ""
-            message = text or f"HTTP {status}"
-        if message is not None:
-            error = panel_error(self._scrub(message), action=action, status_code=status)
-            if status >= 500 and type(error) is PanelError:
-                error._transient = True  # type: ignore[attr-defined]
-            raise error
-        if status >= 500 or status == 408:
-            raise self._protocol_error(action, status, content, transient=True)
-        if 300 <= status < 400:
-            where = headers.get("Location", "elsewhere")
-            raise ProtocolError(
-                f"{action}: the panel redirects to {where}; use that URL",
-                action=action,
-                status_code=status,
-                body=proto.snippet(content, self._key),
-            )
-        return data
-
-    def _protocol_error(
-        self, action: str, status: int, content: bytes, *, transient: bool
-    ) -> ProtocolError:
-        stripped = content.strip()
-        if not stripped:
-            what = "an empty body"
-        elif stripped[:1] == b"<" or b"<html" in stripped[:512].lower():
-            what = "HTML, not JSON"
-        else:
-            what = "a body that is not JSON (truncated?)"
-        error = ProtocolError(
-            f"{action}: the panel answered HTTP {status} with {what}",
-            action=action,
-            status_code=status,
-            body=proto.snippet(content, self._key),
-        )
-        error._transient = transient  # type: ignore[attr-defined]
-        return error
-
-    def _transport_error(self, action: str, error: httpx.HTTPError) -> TransportError:
-        text = self._scrub(str(error)) or type(error).__name__
-        if isinstance(error, httpx.TimeoutException):
-            what = f"timed out ({type(error).__name__})"
-        elif unsent(error):
-            what = "could not connect to the panel"
-        else:
-            what = "the connection failed"
-        result = TransportError(f"{action}: {what}: {text}", action=action)
-        result._unsent = unsent(error)  # type: ignore[attr-defined]
-        # A fresh copy without .request: the request's body holds the key.
-        try:
-            clean: BaseException = type(error)(text)
-        except Exception:
-            clean = httpx.TransportError(text)
-        result.__cause__ = clean
-        result.__suppress_context__ = True
-        return result
-
-    def _scrub(self, text: str) -> str:
-        for secret in self._texts:
-            if secret in text:
-                text = text.replace(secret, "***")
-        return text
-
-
-def _retry_read(error: Exception) -> bool | float:
-    """Reads retry on network trouble, unreadable answers, 5xx and 429s."""
-    if isinstance(error, RateLimitError):
-        return min(error.retry_after, MAX_WAIT) if error.retry_after is not None else True
-    if isinstance(error, TransportError):
-        return True
-    return bool(getattr(error, "_transient", False))
-
-
-def _retry_write(error: Exception) -> bool:
-    """Writes retry only when the request never left: an order is never placed twice."""
-    return isinstance(error, TransportError) and bool(getattr(error, "_unsent", False))
-
-
-class _TooLarge(Exception):
-    """An answer over ``MAX_BODY``: read no further."""
-
-
-async def _read(response: httpx.Response) -> bytes:
-    length = response.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) > MAX_BODY:
-        raise _TooLarge(length)
-    parts: list[bytes] = []
-    size = 0
-    async with aclosing(response.aiter_bytes()) as stream:  # type: ignore[type-var]
-        async for part in stream:
-            size += len(part)
-            if size > MAX_BODY:
-                raise _TooLarge(f"over {MAX_BODY}")
-            parts.append(part)
-    return b"".join(parts)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """``Retry-After`` in seconds, from a number or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
-        seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
-    if seconds != seconds:  # NaN
-        return None
-    return max(0.0, seconds)
 
 
 def _check_int(name: str, value: object, low: int, high: int | None = None) -> None:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 import smmpanel
-from smmpanel import _client, _gate
+from smmpanel import _gate, _wire
 
 pytestmark = pytest.mark.anyio
 
@@ -231,10 +231,10 @@ async def test_retries_exhausted_put_the_error_on_the_chunk_ids_only() -> None:
 
 async def test_retry_after_is_read_from_seconds_and_dates() -> None:
     """Retry-After in seconds or as an HTTP date becomes RateLimitError.retry_after."""
-    assert _client._retry_after("7") == 7.0
-    assert _client._retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
-    assert _client._retry_after("soon") is None
-    assert _client._retry_after(None) is None
+    assert _wire.retry_after("7") == 7.0
+    assert _wire.retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert _wire.retry_after("soon") is None
+    assert _wire.retry_after(None) is None
     script = Script(
         lambda _: httpx.Response(
             429, json={"error": "Too many requests"}, headers={"Retry-After": "3"}
@@ -297,7 +297,7 @@ async def test_a_429_pauses_the_panel_for_its_retry_after(clock: VirtualClock) -
         )
     )
     async with panel(script, retries=0) as p:
-        p._gate = _gate.Gate(None, now=clock.current_time, sleep=clock.sleep)
+        p._wire.gate = _gate.Gate(None, now=clock.current_time, sleep=clock.sleep)
         with pytest.raises(smmpanel.RateLimitError):
             await p.balance()
         await p.balance()
@@ -332,7 +332,7 @@ async def test_cancelling_a_bulk_call_returns_promptly_and_leaves_nothing_runnin
 
 async def test_an_oversized_answer_is_a_protocol_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """An answer over the size limit is refused, not read into memory."""
-    monkeypatch.setattr(_client, "MAX_BODY", 1000)
+    monkeypatch.setattr(_wire, "MAX_BODY", 1000)
     big = b'{"balance": "' + b"9" * 5000 + b'"}'
     async with panel(lambda _: httpx.Response(200, content=big), retries=0) as p:
         with pytest.raises(smmpanel.ProtocolError, match="too large"):
@@ -346,7 +346,7 @@ async def test_an_oversized_streamed_answer_is_a_protocol_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Without a Content-Length the limit applies while reading."""
-    monkeypatch.setattr(_client, "MAX_BODY", 1000)
+    monkeypatch.setattr(_wire, "MAX_BODY", 1000)
 
     async def chunks() -> Any:
         for _ in range(100):
