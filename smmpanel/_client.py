@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import ipaddress
-import logging
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterable, Callable, Iterable, Sequence
 from types import TracebackType
@@ -38,7 +37,6 @@ from ._wire import Wire
 __all__ = ["Panel"]
 
 T = TypeVar("T")
-logger = logging.getLogger("smmpanel")
 
 _HEADERS = {
     "Content-Type": "application/x-www-form-urlencoded",
