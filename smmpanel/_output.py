@@ -40,8 +40,10 @@ __all__ = [
     "StreamTableWriter",
     "TableWriter",
     "Writer",
+    "cancel_row",
     "money",
     "progress",
+    "refill_row",
     "refill_status_row",
     "service_row",
     "status_row",
@@ -142,6 +144,16 @@ def service_row(service: Service) -> Row:
         "dripfeed": service.dripfeed,
         "description": service.description,
     }
+
+
+def refill_row(order: int, refill: int) -> Row:
+    """``{"order", "refill"}``: the refill ID the panel gave the order."""
+    return {"order": order, "refill": refill}
+
+
+def cancel_row(order: int, answer: int) -> Row:
+    """``{"order", "cancel"}``: what the panel answered to cancelling the order."""
+    return {"order": order, "cancel": answer}
 
 
 def refill_status_row(refill: RefillStatus) -> Row:
