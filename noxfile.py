@@ -10,6 +10,7 @@ PYPROJECT = nox.project.load_toml("pyproject.toml")
 def group(name: str) -> list[str]:
     return list(nox.project.dependency_groups(PYPROJECT, name))
 
+
 nox.options.sessions = ["tests", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
