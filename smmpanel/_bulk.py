@@ -112,8 +112,9 @@ async def stream(
     group has closed: an async generator must never yield from inside a task group (a
     consumer that stops early, or a cancellation, would unwind the group from the wrong
     task). The first window is one chunk, so the first answer (or a bad key) comes back
-    after the first ``size`` IDs; windows then double up to ``WINDOW`` chunks per worker
-    (at most ``MAX_WINDOW``), which bounds memory whatever the number of IDs. A bad ID
+    after the first ``size`` IDs; the next fills every worker, and windows then double up
+    to ``WINDOW`` chunks per worker (at most ``MAX_WINDOW``), which bounds memory whatever
+    the number of IDs. A bad ID
     stops the reading; chunks read before it are still answered and yielded, then its
     ``ValueError`` is raised.
     """
@@ -140,4 +141,4 @@ async def stream(
                 raise failure
             if len(batch) < window:
                 return
-            window = min(window * 2, largest)
+            window = min(max(window * 2, workers), largest)
