@@ -232,16 +232,32 @@ def order_status(value: object, order: object) -> OrderStatus:
     if not raw_status:
         raise ShapeError("order status: missing or unreadable 'status'")
     status = _STATUS_CACHE.get(raw_status) or Status.parse(raw_status)
+    # Inline fast paths for what panels send most (digit strings); anything else takes the
+    # general converters.
+    charge = entry.get("charge")
+    if type(charge) is str:
+        try:
+            charge = Decimal(charge)
+        except InvalidOperation:
+            charge = None
+        else:
+            if not charge.is_finite():
+                charge = None
+    else:
+        charge = money(charge)
     start = entry.get("start_count")
     if start is None:
         start = entry.get("start_counter")
+    start = int(start) if type(start) is str and start.isdigit() else integer(start)
+    remains = entry.get("remains")
+    remains = int(remains) if type(remains) is str and remains.isdigit() else integer(remains)
     currency = entry.get("currency")
     return OrderStatus(
         order_id,
         status,
-        money(entry.get("charge")),
-        integer(start),
-        integer(entry.get("remains")),
+        charge,
+        start,
+        remains,
         (currency.strip() or None) if type(currency) is str else optional_text(currency),
         raw_status,
     )

@@ -21,7 +21,14 @@ import stamina
 
 from . import _protocol as proto
 from ._config import MAX_BODY, MAX_WAIT
-from ._errors import PanelError, ProtocolError, RateLimitError, TransportError, panel_error
+from ._errors import (
+    PanelError,
+    ProtocolError,
+    RateLimitError,
+    SMMPanelError,
+    TransportError,
+    panel_error,
+)
 from ._fast import unsent
 from ._gate import Gate
 
@@ -76,10 +83,18 @@ class Wire:
 
     async def call(self, action: str, body: bytes, *, read: bool) -> Any:
         """One API call with its retries; returns the answer's JSON, error envelopes raised."""
-        if not self._retries:
+        retry = _retry_read if read else _retry_write
+        try:
             return await self._attempt(action, body)
+        except SMMPanelError as error:
+            if not self._retries or retry(error) is False:  # a wait of 0.0 still retries
+                raise
+            first: SMMPanelError | None = error
+        # Most calls succeed at once, so stamina (a few dozen µs to set up) only takes over
+        # after a retriable failure. It is handed that failure first, so its backoff,
+        # jitter and Retry-After hook decide the wait before the second attempt too.
         async for attempt in stamina.retry_context(
-            on=_retry_read if read else _retry_write,
+            on=retry,
             attempts=self._retries + 1,
             timeout=None,
             wait_initial=self._backoff,
@@ -87,6 +102,9 @@ class Wire:
             wait_jitter=self._backoff,
         ):
             with attempt:
+                if first is not None:
+                    failed, first = first, None
+                    raise failed
                 return await self._attempt(action, body)
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -101,11 +119,12 @@ class Wire:
                 )
                 response = await self._client.send(request, stream=True)
                 try:
-                    content = await _read(response)
-                finally:
+                    content = await _read(response)  # a body read to its end closes itself
+                except BaseException:
                     # Shielded, so a cancelled caller still hands the connection back.
                     with anyio.move_on_after(5, shield=True):
                         await response.aclose()
+                    raise
             except httpx.HTTPError as error:
                 failure = self._transport_error(action, error)
             except _TooLarge as error:
