@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _panels import ERROR_TEXTS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -149,37 +150,6 @@ def test_errors_carry_action_and_message() -> None:
 
 # -------------------------------------------------------------------- texts to classes
 
-ERROR_TEXTS = [
-    ("Invalid API key", AuthenticationError),
-    ("Invalid API Key", AuthenticationError),
-    ("API is Disable for this user or User Not Found! Contact the Support", AuthenticationError),
-    ("Your account has been suspended.", AuthenticationError),
-    ("Your account is not active", AuthenticationError),
-    ("Not enough funds on balance", InsufficientFundsError),
-    ("Insufficient balance", InsufficientFundsError),
-    ("neworder.error.not_enough_funds", InsufficientFundsError),
-    ("Incorrect order ID", NotFoundError),
-    ("Invalid Order Id", NotFoundError),
-    ("Order Not found", NotFoundError),
-    ("Refill not found", NotFoundError),
-    ("Incorrect service ID", InvalidRequestError),
-    ("Invalid Service Id", InvalidRequestError),
-    ("Service ID does not exists", InvalidRequestError),
-    ("Quantity less than minimal 100", InvalidRequestError),
-    ("Minimum quantity is 100", InvalidRequestError),
-    ("Quantity must to be greater than or equal to minimum amount 100", InvalidRequestError),
-    ("Bad link", InvalidRequestError),
-    ("neworder.error.link", InvalidRequestError),
-    (
-        "You have active order with this link. Please wait until order being completed.",
-        InvalidRequestError,
-    ),
-    ("neworder.error.link_duplicate", InvalidRequestError),
-    ("Incorrect request", InvalidRequestError),
-    ("This action is Invalid", InvalidRequestError),
-    ("Refill is disabled for this service", InvalidRequestError),
-    ("Too many requests", RateLimitError),
-]
 ENVELOPES: list[tuple[str, Callable[[str], object]]] = [
     ("error", lambda text: {"error": text}),
     ("error-beside-status", lambda text: {"error": text + "        ", "status": "104"}),
