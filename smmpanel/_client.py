@@ -148,6 +148,16 @@ class Panel:
         """True after :meth:`aclose`."""
         return self._state is _State.CLOSED
 
+    def __del__(self) -> None:
+        # Only a warning: closing needs the event loop, which may be gone by now.
+        if getattr(self, "_state", _State.CLOSED) is _State.OPEN and self._owns_client:
+            warnings.warn(
+                f"{self!r} was never closed; use 'async with' or 'await panel.aclose()'",
+                ResourceWarning,
+                source=self,
+                stacklevel=2,
+            )
+
     async def __aenter__(self) -> Self:
         if self._state is _State.CLOSED:
             raise RuntimeError("this Panel is closed; create a new one")

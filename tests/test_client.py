@@ -4,6 +4,7 @@ the connection pool's lifecycle, and the streaming helpers ``iter_statuses`` and
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import subprocess
 import sys
 import warnings
@@ -609,12 +610,25 @@ async def test_aclose_after_a_failure_inside_async_with() -> None:
     assert panel._client.is_closed
 
 
+def test_an_unclosed_panel_warns_when_collected() -> None:
+    """A Panel dropped without aclose() says so (ResourceWarning), naming no key."""
+
+    def drop() -> None:
+        Panel(URL, "unclosed-secret-key-1234")
+        gc.collect()
+
+    with pytest.warns(ResourceWarning, match="never closed") as record:
+        drop()
+    assert "unclosed-secret-key-1234" not in str(record[0].message)
+
+
 def test_repr_shows_the_url_and_never_the_key() -> None:
     """repr(panel) names the URL, not the key."""
     panel = Panel(URL, "repr-secret-key-1234")
     assert URL in repr(panel)
     assert "repr-secret-key-1234" not in repr(panel)
     assert "repr-secret-key-1234" not in str(panel)
+    anyio.run(panel.aclose)
 
 
 @pytest.mark.parametrize(
@@ -624,8 +638,9 @@ def test_repr_shows_the_url_and_never_the_key() -> None:
 def test_plain_http_to_a_remote_host_warns(url: str) -> None:
     """http:// to a host other than loopback warns InsecureURLWarning, pointing at the caller."""
     with pytest.warns(InsecureURLWarning) as record:
-        Panel(url, KEY)
+        panel = Panel(url, KEY)
     assert record[0].filename == __file__
+    anyio.run(panel.aclose)
 
 
 @pytest.mark.parametrize(
@@ -643,7 +658,8 @@ def test_loopback_and_https_do_not_warn(url: str) -> None:
     """Loopback hosts (127.0.0.0/8, localhost, ::1) and https never warn."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        Panel(url, KEY)
+        panel = Panel(url, KEY)
+    anyio.run(panel.aclose)
 
 
 # ---------------------------------------------------------------------------- iter_statuses

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 from urllib.parse import quote, quote_plus
 
+import anyio
 import httpx
 import pytest
 
@@ -96,6 +97,7 @@ def test_repr_of_a_panel_never_shows_the_key() -> None:
     assert not leaks(repr(panel))
     assert not leaks(str(panel))
     assert not leaks(panel.url)
+    anyio.run(panel.aclose)
 
 
 # A panel that echoes the key back, in the answers the client reads as a whole.
