@@ -13,7 +13,6 @@ from collections.abc import (
     Awaitable,
     Callable,
     Iterable,
-    Sequence,
 )
 from contextlib import aclosing
 from typing import TypeVar
@@ -32,9 +31,9 @@ Run = Callable[[list[int]], Awaitable["Answers[T]"]]
 Sink = Callable[[list[int], "Answers[T]"], object]
 
 
-def chunked(ids: Sequence[int], size: int) -> Iterable[list[int]]:
-    """Consecutive chunks of at most ``size`` IDs."""
-    return (list(ids[start : start + size]) for start in range(0, len(ids), size))
+def chunked(ids: list[int], size: int) -> Iterable[list[int]]:
+    """Consecutive chunks of at most ``size`` IDs (each slice is the chunk's only copy)."""
+    return (ids[start : start + size] for start in range(0, len(ids), size))
 
 
 def split(ids: Iterable[int], answers: Answers[T]) -> Bulk[T]:
