@@ -112,13 +112,9 @@ class Panel:
         elif transport is None and http_client is None:
             transport = pooled_transport(concurrency)
         if http_client is None:
+            # The transport is always ours or the caller's, so it carries the pool limits.
             http_client = httpx.AsyncClient(
-                transport=transport,
-                timeout=timeout,
-                limits=httpx.Limits(
-                    max_connections=concurrency, max_keepalive_connections=concurrency
-                ),
-                headers={"User-Agent": USER_AGENT},
+                transport=transport, timeout=timeout, headers={"User-Agent": USER_AGENT}
             )
         self._client = http_client
         self._wire = Wire(
