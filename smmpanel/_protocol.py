@@ -306,10 +306,16 @@ def _by_id(
     return result
 
 
+def _one_as_keyed(data: object, ids: Sequence[int]) -> object:
+    """A one-ID request answered in the single-ID form (``{"status": ...}``), keyed by its ID."""
+    if isinstance(data, Mapping) and len(ids) == 1 and "status" in data and str(ids[0]) not in data:
+        return {str(ids[0]): data}
+    return data
+
+
 def parse_statuses(data: object, ids: Sequence[int]) -> PerID[OrderStatus]:
     """Multi-status: keyed by ID (objects or bare-string errors), or a list in request order."""
-    if isinstance(data, Mapping) and len(ids) == 1 and "status" in data and str(ids[0]) not in data:
-        data = {str(ids[0]): data}  # one ID answered in the single-status form
+    data = _one_as_keyed(data, ids)
     if type(data) is dict and "data" not in data:
         # Fast path for the common keyed answer: entries that are plain status objects are
         # structured directly; anything else (errors, odd shapes) takes the general path.
@@ -360,14 +366,9 @@ def parse_cancels(data: object, ids: Sequence[int]) -> PerID[int]:
     return _by_id(data, ids, "cancel", ("order", "id"), _returned_int, entry_field="cancel")
 
 
-def _refill_entry(value: object, refill: int) -> RefillStatus:
-    return refill_status(value, refill)
-
-
 def parse_refill_statuses(data: object, ids: Sequence[int]) -> PerID[RefillStatus]:
     """Multi refill_status: a list of ``{"refill": N, "status": ...}`` or keyed by refill ID."""
-    if isinstance(data, Mapping) and len(ids) == 1 and "status" in data and str(ids[0]) not in data:
-        data = {str(ids[0]): data}
+    data = _one_as_keyed(data, ids)
     inner = _unwrap(data)
     if isinstance(inner, Mapping):
         # Keyed form: a bare string is a status word when it names a state, else an error.
@@ -379,7 +380,7 @@ def parse_refill_statuses(data: object, ids: Sequence[int]) -> PerID[RefillStatu
         inner = fixed
     elif isinstance(inner, list):
         inner = [_lift_status_error(entry) for entry in inner]
-    return _by_id(inner, ids, "refill_status", ("refill", "id"), _refill_entry)
+    return _by_id(inner, ids, "refill_status", ("refill", "id"), refill_status)
 
 
 def _lift_status_error(entry: object) -> object:
