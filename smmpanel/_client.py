@@ -105,6 +105,7 @@ class Panel:
 
         self._concurrency = concurrency
         self._chunk_size = chunk_size
+        self._rate_limit = rate_limit
         self._fast = fast
         self._owns_client = http_client is None
         if fast:
@@ -138,6 +139,16 @@ class Panel:
     def url(self) -> str:
         """The panel's API URL."""
         return self._url
+
+    @property
+    def rate_limit(self) -> float | None:
+        """The ``rate_limit`` this ``Panel`` was made with (requests per second), or ``None``."""
+        return self._rate_limit
+
+    @property
+    def concurrency(self) -> int:
+        """Requests in flight at most, across all calls on this ``Panel``."""
+        return self._concurrency
 
     @property
     def closed(self) -> bool:
