@@ -22,6 +22,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+PerID = dict[int, "T | SMMPanelError"]
+"""What a multi-ID call found for each ID: its value or its error (inside the package)."""
 
 _FOLD = str.maketrans("", "", " _-\t")
 

@@ -545,7 +545,7 @@ def test_ctrl_c_while_waiting_for_stdin(v2: Served) -> None:
 @pytest.mark.parametrize("cut", [1, 2, 3, 5, 7, 64])
 def test_ids_split_anywhere_between_reads(cut: int) -> None:
     """IDs cut by read boundaries are joined again; separators are whitespace and commas."""
-    from smmpanel._cli_ids import Tokens
+    from smmpanel._cli.ids import Tokens
 
     text = b"12 345,\n\n6789\t10,11\r\n  12"
     tokens = Tokens("stdin", "an order ID")

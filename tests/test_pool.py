@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 import smmpanel
-from smmpanel import _pool
+from smmpanel._http import pool as _pool
 from smmpanel.testing import FakePanel
 
 pytestmark = pytest.mark.anyio

@@ -32,11 +32,11 @@ from smmpanel import (
     SMMPanelError,
     Status,
 )
-from smmpanel._convert import ShapeError
-from smmpanel._errors import error_class
 from smmpanel._protocol import (
     NOT_JSON,
+    ShapeError,
     decode,
+    error_class,
     find_error,
     parse_add,
     parse_balance,

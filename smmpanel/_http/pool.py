@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import ssl
 from collections.abc import AsyncIterator
-from types import TracebackType
 
 import httpx
 
-__all__ = ["SHARD", "pooled_transport"]
+from .._config import SHARD
 
-SHARD = 8
-"""Connections per httpcore pool."""
+__all__ = ["pooled_transport"]
 
 
 def pooled_transport(concurrency: int) -> httpx.AsyncBaseTransport:
@@ -61,14 +59,6 @@ class _Sharded(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         for shard in self._shards:
             await shard.aclose()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None = None,
-        exc_value: BaseException | None = None,
-        traceback: TracebackType | None = None,
-    ) -> None:
-        await self.aclose()
 
 
 class _Release(httpx.AsyncByteStream):

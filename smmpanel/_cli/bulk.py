@@ -10,25 +10,18 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
-from ._cli_errors import scrub
-from ._cli_ids import IDs
-from ._cli_options import Settings
-from ._client import Panel
-from ._config import MAX_CHUNK
-from ._errors import AuthenticationError, PanelError, RateLimitError, SMMPanelError
-from ._models import Bulk
-from ._output import Column, Row, progress
+from .._client import Panel
+from .._config import MAX_CHUNK
+from .._errors import AuthenticationError, answered
+from .._models import Bulk
+from .errors import scrub
+from .ids import IDs
+from .options import Settings
+from .output import Column, Row, progress
 
-__all__ = ["Tally", "answered", "bulk_rows", "run_bulk"]
+__all__ = ["Tally", "bulk_rows", "run_bulk"]
 
 T = TypeVar("T")
-
-
-def answered(error: SMMPanelError) -> bool:
-    """The panel read the request and answered about this ID (an unknown order, say)."""
-    return isinstance(error, PanelError) and not isinstance(
-        error, AuthenticationError | RateLimitError
-    )
 
 
 class Tally:

@@ -24,15 +24,16 @@ from typing import IO
 
 import click
 
-from ._errors import SMMPanelError
+from .._errors import SMMPanelError
+from .._redact import Redactor
 
 __all__ = ["BadID", "ReadError", "UsageError", "guarded", "hide", "scrub", "verbose_logging"]
 
 logger = logging.getLogger("smmpanel.cli")
 
 # Texts that must never reach the terminal: the key, from --key or SMMPANEL_KEY. Errors are
-# printed after click's context is gone, hence a module-level set.
-_SECRETS: set[str] = set()
+# printed after click's context is gone, hence one redactor for the process.
+_SECRETS = Redactor()
 
 
 class UsageError(Exception):
@@ -53,15 +54,12 @@ class ReadError(ValueError):
 
 def hide(secret: str | None) -> None:
     """Mask ``secret`` (a key) wherever it would show on stderr or in a row."""
-    if secret:
-        _SECRETS.add(secret)
+    _SECRETS.add(secret)
 
 
 def scrub(text: str) -> str:
     """``text`` with every hidden secret replaced by ``***``."""
-    for secret in _SECRETS:
-        text = text.replace(secret, "***")
-    return text
+    return _SECRETS.text(text)
 
 
 def _say(kind: str, message: object) -> None:

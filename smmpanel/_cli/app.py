@@ -1,8 +1,9 @@
 """The ``smmpanel`` command line: one command per API action, plus ``fake-panel`` and ``demo``.
 
 This module is the click group and its commands, and the console entry point. What they
-share lives beside it: ``_cli_options`` (options, ``Settings``), ``_cli_ids`` (reading IDs),
-``_cli_bulk`` (bulk loops and the ``Tally``), ``_cli_errors`` (exit statuses, stderr).
+share lives beside it: ``options`` (options, ``Settings``), ``ids`` (reading IDs),
+``bulk`` (bulk loops and the ``Tally``), ``errors`` (exit statuses, stderr), ``output``
+(rows and writers), ``demo`` (the tour).
 
 Exit status: 0 when the command ran (per-ID panel errors such as unknown orders included),
 1 when the panel could not be used (bad key, unreachable, every request failing), 2 for bad
@@ -17,23 +18,18 @@ import sys
 from collections.abc import Sequence
 from typing import IO, Literal, NoReturn
 
-try:
-    import click
-except ModuleNotFoundError:  # pragma: no cover - depends on how smmpanel was installed
-    raise SystemExit(
-        "error: the smmpanel command line needs its extra: pip install 'smmpanel[cli]'"
-    ) from None
-
 import anyio
+import click
 
-from ._cli_bulk import Tally, answered, bulk_rows, run_bulk
-from ._cli_errors import UsageError, guarded
-from ._cli_ids import parse_id, read_ids
-from ._cli_options import Settings, id_options, order_fields, panel_command
-from ._client import Panel
-from ._config import VERSION
-from ._models import OrderStatus
-from ._output import (
+from .._client import Panel
+from .._config import VERSION
+from .._errors import answered
+from .._models import OrderStatus
+from .bulk import Tally, bulk_rows, run_bulk
+from .errors import UsageError, guarded
+from .ids import parse_id, read_ids
+from .options import Settings, id_options, order_fields, panel_command
+from .output import (
     ADD_COLUMNS,
     BALANCE_COLUMNS,
     CANCEL_COLUMNS,
@@ -282,7 +278,7 @@ def fake_panel(host: str, port: int, dialect: Literal["v1", "v2"]) -> int:
     """Serve an in-memory fake panel over HTTP, to try things or test against."""
     import time
 
-    from .testing import FakePanel
+    from ..testing import FakePanel
 
     fake = FakePanel(dialect=dialect, realtime=True)
     with contextlib.ExitStack() as stack:
@@ -320,7 +316,7 @@ def _interrupt(signum: int, frame: object) -> None:
 )
 def demo(orders: int) -> int:
     """Tour the library against a fake panel started in this process."""
-    from ._demo import run_demo
+    from .demo import run_demo
 
     return run_demo(orders=orders)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 
-__all__ = ["fast_transport", "unsent"]
+__all__ = ["fast_transport"]
 
 
 def fast_transport(concurrency: int) -> httpx.AsyncBaseTransport:
@@ -22,20 +22,3 @@ def fast_transport(concurrency: int) -> httpx.AsyncBaseTransport:
         limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     )
     return transport
-
-
-_UNSENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
-
-
-def unsent(error: httpx.HTTPError) -> bool:
-    """True when ``error`` proves the request never left, so even a write may be retried.
-
-    httpx-aiohttp maps every ``aiohttp.ClientConnectionError`` (a dropped connection too)
-    to ``httpx.ConnectTimeout``; its ``__cause__`` is the aiohttp error that tells the truth.
-    """
-    cause = error.__cause__
-    if cause is not None and type(cause).__module__.startswith("aiohttp"):
-        import aiohttp
-
-        return isinstance(cause, aiohttp.ClientConnectorError)
-    return isinstance(error, _UNSENT)

@@ -19,16 +19,16 @@ from typing import TypeVar
 
 import anyio
 
-from ._errors import SMMPanelError
-from ._fields import check_id
-from ._models import Bulk
+from .._config import MAX_WINDOW, WINDOW
+from .._errors import SMMPanelError
+from .._models import Bulk, PerID
+from .._validate import check_id
 
-__all__ = ["Answers", "chunked", "gather", "split", "stream"]
+__all__ = ["chunked", "gather", "split", "stream"]
 
 T = TypeVar("T")
-Answers = dict[int, "T | SMMPanelError"]
-Run = Callable[[list[int]], Awaitable["Answers[T]"]]
-Sink = Callable[[list[int], "Answers[T]"], object]
+Run = Callable[[list[int]], Awaitable["PerID[T]"]]
+Sink = Callable[[list[int], "PerID[T]"], object]
 
 
 def chunked(ids: list[int], size: int) -> Iterable[list[int]]:
@@ -36,7 +36,7 @@ def chunked(ids: list[int], size: int) -> Iterable[list[int]]:
     return (ids[start : start + size] for start in range(0, len(ids), size))
 
 
-def split(ids: Iterable[int], answers: Answers[T]) -> Bulk[T]:
+def split(ids: Iterable[int], answers: PerID[T]) -> Bulk[T]:
     """Sort answers into ``ok`` and ``errors``, in the order of ``ids``."""
     ok: dict[int, T] = {}
     errors: dict[int, SMMPanelError] = {}
@@ -62,9 +62,9 @@ async def _drain(chunks: Iterable[list[int]], run: Run[T], workers: int, sink: S
             tg.start_soon(worker)
 
 
-async def gather(chunks: Iterable[list[int]], run: Run[T], workers: int) -> Answers[T]:
+async def gather(chunks: Iterable[list[int]], run: Run[T], workers: int) -> PerID[T]:
     """Answer every chunk; all answers in one dict."""
-    answers: Answers[T] = {}
+    answers: PerID[T] = {}
     await _drain(chunks, run, workers, lambda _, found: answers.update(found))
     return answers
 
@@ -94,12 +94,6 @@ async def _read_chunks(
 
 def _collect(done: list[Bulk[T]]) -> Sink[T]:
     return lambda chunk, answers: done.append(split(chunk, answers))
-
-
-WINDOW = 16
-"""Chunks read ahead per worker at full speed: hides the drain at the end of each window."""
-MAX_WINDOW = 512
-"""The most chunks read ahead at once, whatever the concurrency: the memory bound."""
 
 
 async def stream(

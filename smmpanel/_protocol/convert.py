@@ -16,20 +16,18 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any
 
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from ._models import _STATUS_CACHE, Balance, OrderStatus, RefillState, RefillStatus, Service, Status
+from .._models import Balance, OrderStatus, RefillState, RefillStatus, Service, Status
 
-__all__ = ["ShapeError", "converter", "order_status", "refill_status", "service"]
-
-T = TypeVar("T")
+__all__ = ["ShapeError", "converter", "integer", "order_status", "refill_status", "service"]
 
 
 class ShapeError(ValueError):
-    """Raised by hooks for JSON of a shape no dialect uses; the client makes it a ProtocolError."""
+    """Raised by hooks for JSON of a shape no dialect uses; ``classify.shape_error`` reports it."""
 
 
 def money(value: object) -> Decimal | None:
@@ -231,7 +229,7 @@ def order_status(value: object, order: object) -> OrderStatus:
         raw_status = text(raw)
     if not raw_status:
         raise ShapeError("order status: missing or unreadable 'status'")
-    status = _STATUS_CACHE.get(raw_status) or Status.parse(raw_status)
+    status = Status.parse(raw_status)
     # Inline fast paths for what panels send most (digit strings); anything else takes the
     # general converters.
     charge = entry.get("charge")

@@ -18,7 +18,8 @@ import anyio
 import anyio.to_thread
 import attrs
 
-from ._cli_errors import BadID, ReadError, UsageError
+from .._validate import positive_int
+from .errors import BadID, ReadError, UsageError
 
 __all__ = ["IDs", "Tokens", "parse_id", "read_ids"]
 
@@ -33,11 +34,15 @@ _MAX_TOKEN = 64  # no ID is this long: a longer run of non-separators is not an 
 
 def parse_id(token: str | bytes, where: str, what: str) -> int:
     """``token`` as a positive integer, else ``BadID`` naming ``where`` and ``what`` it is."""
-    if token.isdigit() and token.isascii():
-        number = int(token)
-        if number > 0:
-            return number
-    shown = token.decode(errors="replace") if isinstance(token, bytes) else token
+    number = positive_int(token)
+    if number is None:
+        _refuse(token, where, what)
+    return number
+
+
+def _refuse(token: str | bytes, where: str, what: str) -> NoReturn:
+    # Only the start of a token is shown: 160 bytes hold 40 characters of any UTF-8.
+    shown = token[:160].decode(errors="replace") if isinstance(token, bytes) else token
     raise BadID(f"{where}{shown[:40]!r} is not {what} (a positive integer)")
 
 
@@ -132,15 +137,13 @@ class Tokens:
             if number:
                 self._line += 1
             for token in text.replace(b",", b" ").split():
-                if token.isdigit() and token.isascii() and int(token) > 0:
-                    yield int(token)
-                else:
+                value = positive_int(token)
+                if value is None:
                     self._fail(token)
+                yield value
 
     def _fail(self, token: bytes) -> NoReturn:
-        shown = token[:40].decode(errors="replace")
-        where = f"{self._name}, line {self._line}: "
-        raise BadID(f"{where}{shown!r} is not {self._what} (a positive integer)")
+        _refuse(token, f"{self._name}, line {self._line}: ", self._what)
 
 
 async def _reads(name: str, stream: IO[bytes]) -> AsyncIterator[bytes]:

@@ -1,4 +1,4 @@
-"""The per-``Panel`` gate every request passes: a requests-per-second pace and 429 pauses.
+"""The throttle: the gate every request of a ``Panel`` passes (a pace, and 429 pauses).
 
 One gate per ``Panel``, shared by every call on it (single calls and bulk fan-outs alike), the
 way githubkit throttles per client. It needs no lock: reading and reserving a slot happen
@@ -11,10 +11,9 @@ from collections.abc import Awaitable, Callable
 
 import anyio
 
-__all__ = ["Gate"]
+from .._config import MAX_RETRY_AFTER
 
-MAX_PAUSE = 60.0
-"""The longest a 429's ``Retry-After`` may pause a ``Panel`` (seconds)."""
+__all__ = ["Gate"]
 
 
 class Gate:
@@ -54,5 +53,5 @@ class Gate:
 
     def pause(self, seconds: float) -> None:
         """Hold every request of the ``Panel`` for ``seconds`` (a 429 slows everyone down)."""
-        until = self._now() + min(max(seconds, 0.0), MAX_PAUSE)
+        until = self._now() + min(max(seconds, 0.0), MAX_RETRY_AFTER)
         self._paused_until = max(self._paused_until, until)

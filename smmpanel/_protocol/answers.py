@@ -1,7 +1,8 @@
-"""Reading panels' answers: bytes to JSON, error envelopes, and each action's shapes.
+"""Each action's answer, from JSON to models: every shape the seeds and PANELS.md show.
 
-Everything here is pure (no I/O), so every dialect in the seeds and PANELS.md is a plain
-function call in the tests.
+Pure functions (no I/O), so every dialect is a plain function call in the tests. They
+raise ``ShapeError`` for JSON of a shape no dialect uses; ``reply.read_reply`` turns that
+into the action's ``ProtocolError``.
 """
 
 from __future__ import annotations
@@ -9,19 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, TypeVar
-from urllib.parse import quote, quote_plus
 
-import msgspec
-
-from ._convert import ShapeError, converter, integer, order_status, refill_status, service
-from ._errors import NotFoundError, PanelError, ProtocolError, SMMPanelError, panel_error
-from ._models import Balance, OrderStatus, RefillState, RefillStatus, Service
+from .._errors import NotFoundError, SMMPanelError
+from .._models import Balance, OrderStatus, PerID, RefillState, RefillStatus, Service
+from .classify import panel_error, per_id_error, shape_error
+from .convert import ShapeError, converter, integer, order_status, refill_status, service
+from .envelope import error_text, find_error, unwrap
 
 __all__ = [
-    "NOT_JSON",
-    "decode",
-    "error_text",
-    "find_error",
     "parse_add",
     "parse_balance",
     "parse_cancels",
@@ -32,104 +28,9 @@ __all__ = [
     "parse_services",
     "parse_status",
     "parse_statuses",
-    "snippet",
 ]
 
 T = TypeVar("T")
-PerID = dict[int, "T | SMMPanelError"]
-
-NOT_JSON = object()
-"""What :func:`decode` returns for a body that is not JSON (HTML, empty, truncated)."""
-
-_BOM = b"\xef\xbb\xbf"
-# msgspec hands every JSON float's own text to Decimal: money keeps the panel's digits
-# (``0.10`` stays ``Decimal("0.10")``), at the speed of a C parser.
-_DECODER = msgspec.json.Decoder(float_hook=Decimal)
-
-
-def decode(content: bytes) -> Any:
-    """Parse a body as JSON whatever its Content-Type; :data:`NOT_JSON` when it is not JSON."""
-    try:
-        return _DECODER.decode(content)
-    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
-        pass  # msgspec raises UnicodeDecodeError for bytes that are not UTF-8 inside a string
-    # The slow path: a BOM or blank lines before the JSON, or bytes that are not UTF-8.
-    body = content.strip()
-    if body.startswith(_BOM):
-        body = body[3:].lstrip()
-    if not body:
-        return NOT_JSON
-    try:
-        return _DECODER.decode(body.decode("utf-8", "replace"))
-    except (msgspec.DecodeError, RecursionError):
-        return NOT_JSON
-
-
-def snippet(content: bytes, key: str, limit: int = 200) -> str:
-    """A short, single-line, key-free excerpt of a body for ``ProtocolError.body``."""
-    shown = content[: limit * 4].decode("utf-8", "replace")
-    if key:
-        # Also as the form body carried it: a panel may echo its raw POST body back.
-        for form in {key, quote_plus(key), quote(key, safe="")}:
-            shown = shown.replace(form, "***")
-    shown = " ".join(shown.split())
-    return shown if len(shown) <= limit else shown[: limit - 3] + "..."
-
-
-def error_text(value: object, _depth: int = 0) -> str:
-    """Flatten an error value (string, list, object of lists) into the panel's words."""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, Mapping | list | tuple):
-        if _depth > _MAX_ERROR_DEPTH:  # deeper than any panel nests: no words worth reading
-            return ""
-        values = value.values() if isinstance(value, Mapping) else value
-        return "; ".join(filter(None, (error_text(v, _depth + 1) for v in values)))
-    if value is None or value is False:
-        return ""
-    return str(value).strip()
-
-
-# Error values nest a level or two (``{"error": {"link": ["..."]}}``); a deeper one is
-# flattened no further, so a hostile body cannot exhaust the stack.
-_MAX_ERROR_DEPTH = 16
-_ERROR_WORDS = frozenset({"error", "fail", "failed", "failure", "false"})
-
-
-def find_error(data: object) -> str | None:
-    """The error message of an error envelope, or ``None`` for an answer that is not one.
-
-    Envelopes: ``{"error": "..."}`` (also beside a ``status``, or as an object or list),
-    ``{"status": "error", "message": "..."}``, ``{"success": false, "message": "..."}``.
-    """
-    if not isinstance(data, Mapping):
-        return None
-    if "error" in data:
-        value = data["error"]
-        if value not in (None, "", False, 0, [], {}):
-            return error_text(value) or "error"
-    if data.get("errors"):
-        return error_text(data["errors"]) or "error"
-    # ``{"status": "Error"}`` alone is an order's state; the envelope has a message beside it.
-    if "message" not in data and "msg" not in data:
-        return None
-    status = data.get("status")
-    flagged = (isinstance(status, str) and status.strip().lower() in _ERROR_WORDS) or (
-        data.get("success") is False
-    )
-    if flagged:
-        message = data.get("message", data.get("msg"))
-        return error_text(message) or (status if isinstance(status, str) else "error")
-    return None
-
-
-def _unwrap(data: object) -> object:
-    """``{"status": "success", "data": X}`` and similar wrappers to ``X``."""
-    if isinstance(data, Mapping):
-        for key in ("data", "result", "response"):
-            if key in data and isinstance(data[key], Mapping | list):
-                return data[key]
-    return data
 
 
 def _shape(what: str) -> ShapeError:
@@ -143,7 +44,7 @@ def parse_balance(data: object) -> Balance:
     """``{"balance": "100.84", "currency": "USD"}``, wrapped, without currency, or a number."""
     if isinstance(data, str | int | float | Decimal) and not isinstance(data, bool):
         return Balance(amount=converter.structure(data, Decimal))
-    inner = _unwrap(data)
+    inner = unwrap(data)
     if isinstance(inner, Mapping) and "balance" in inner:
         return converter.structure(inner, Balance)
     raise _shape("balance")
@@ -157,7 +58,7 @@ def parse_services(data: object) -> list[Service]:
         elif isinstance(data.get("data"), str) or (data.get("data") is None and "status" in data):
             return []
         else:
-            data = _unwrap(data)
+            data = unwrap(data)
         if isinstance(data, Mapping):
             data = list(data.values())
     if not isinstance(data, list):
@@ -173,17 +74,17 @@ def parse_services(data: object) -> list[Service]:
 
 def parse_add(data: object) -> int:
     """``{"order": 23501}``, ``{"status": "success", "order": 32}``, ``{"order": "32"}``."""
-    inner = _unwrap(data)
+    inner = unwrap(data)
     value = inner.get("order", inner.get("id")) if isinstance(inner, Mapping) else None
     order = integer(value)
     if order is None or order <= 0:
-        raise _shape("add")
+        raise ShapeError("the panel's answer holds no order ID")
     return order
 
 
 def parse_status(data: object, order: int) -> OrderStatus:
     """A single status, or the same keyed by the order's ID."""
-    inner = _unwrap(data)
+    inner = unwrap(data)
     if isinstance(inner, Mapping) and "status" not in inner and str(order) in inner:
         inner = inner[str(order)]
         message = find_error(inner) if not isinstance(inner, str) else inner.strip()
@@ -194,7 +95,7 @@ def parse_status(data: object, order: int) -> OrderStatus:
 
 def parse_refill(data: object) -> int:
     """``{"refill": "1"}`` or ``{"refill": 1}`` (also ``{"id": 1}``)."""
-    inner = _unwrap(data)
+    inner = unwrap(data)
     if isinstance(inner, Mapping):
         value = inner.get("refill", inner.get("id"))
         message = find_error(value)
@@ -208,7 +109,7 @@ def parse_refill(data: object) -> int:
 
 def parse_refill_status(data: object, refill: int) -> RefillStatus:
     """``{"status": "Completed"}``, keyed by the refill's ID, or a bare word."""
-    inner = _unwrap(data)
+    inner = unwrap(data)
     if isinstance(inner, Mapping) and "status" not in inner and str(refill) in inner:
         inner = inner[str(refill)]
     message = find_error(inner) if isinstance(inner, Mapping) else None
@@ -232,22 +133,16 @@ def _entry_error(value: object, action: str, *, numbers: bool = False) -> SMMPan
     if isinstance(value, str):
         if numbers and integer(value) is not None:
             return None
-        return _per_id_error(error_text(value), action)
+        return per_id_error(error_text(value), action)
     if isinstance(value, list):
-        return _per_id_error(error_text(value), action)
+        return per_id_error(error_text(value), action)
     message = find_error(value)
-    return None if message is None else _per_id_error(message, action)
-
-
-def _per_id_error(message: str, action: str) -> PanelError:
-    error = panel_error(message or "error", action=action)
-    # A per-ID error the words don't classify is still about that ID.
-    return NotFoundError(error.message, action=action) if type(error) is PanelError else error
+    return None if message is None else per_id_error(message, action)
 
 
 def _keyed(data: object) -> tuple[Mapping[str, Any] | None, list[Any]]:
     """Split a multi-ID answer into an object keyed by ID, or a list of entries."""
-    inner = _unwrap(data)
+    inner = unwrap(data)
     if isinstance(inner, Mapping):
         return inner, []
     if isinstance(inner, list):
@@ -302,7 +197,7 @@ def _by_id(
         try:
             result[id] = value_of(value, id)
         except ShapeError as shape:
-            result[id] = ProtocolError(f"{action} for {id}: {shape}", action=action)
+            result[id] = shape_error(action, shape, id)
     return result
 
 
@@ -369,7 +264,7 @@ def parse_cancels(data: object, ids: Sequence[int]) -> PerID[int]:
 def parse_refill_statuses(data: object, ids: Sequence[int]) -> PerID[RefillStatus]:
     """Multi refill_status: a list of ``{"refill": N, "status": ...}`` or keyed by refill ID."""
     data = _one_as_keyed(data, ids)
-    inner = _unwrap(data)
+    inner = unwrap(data)
     if isinstance(inner, Mapping):
         # Keyed form: a bare string is a status word when it names a state, else an error.
         fixed: dict[str, Any] = {}

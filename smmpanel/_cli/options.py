@@ -18,14 +18,14 @@ import anyio
 import attrs
 import click
 
-from ._cli_errors import UsageError, hide, verbose_logging
-from ._client import Panel
-from ._config import DEFAULT_TIMEOUT
-from ._output import FORMATS, Column, Writer, writer
+from .._client import Panel
+from .._config import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, DEFAULT_TIMEOUT
+from .._validate import FIELDS, LIST_FIELDS, Kind
+from .errors import UsageError, hide, verbose_logging
+from .output import FORMATS, Column, Writer, writer
 
 __all__ = ["Settings", "id_options", "order_fields", "panel_command"]
 
-_LIST_FIELDS = frozenset({"comments", "usernames", "hashtags", "groups"})
 _OPTION_FIELDS = frozenset({"service", "link", "quantity"})
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -110,14 +110,14 @@ _PANEL_OPTIONS = (
     click.option(
         "--retries",
         type=click.IntRange(min=0),
-        default=3,
+        default=DEFAULT_RETRIES,
         show_default=True,
         help="Extra attempts for reads (writes only when the request never left).",
     ),
     click.option(
         "--concurrency",
         type=click.IntRange(min=1),
-        default=8,
+        default=DEFAULT_CONCURRENCY,
         show_default=True,
         help="Requests in flight at most.",
     ),
@@ -190,16 +190,16 @@ def order_fields(items: Sequence[str]) -> dict[str, Any]:
             raise UsageError(f"--field wants NAME=VALUE, got {item[:40]!r}")
         if name in _OPTION_FIELDS:
             raise UsageError(f"give {name} with --{name}, not --field")
-        if name in _LIST_FIELDS:
+        if name in LIST_FIELDS:
             fields.setdefault(name, []).append(value.replace("\\n", "\n"))
             continue
         if name in fields:
             raise UsageError(f"--field {name} is given twice")
-        if name == "expiry" and _ISO_DATE.fullmatch(value.strip()):
+        if FIELDS.get(name) is Kind.DATE and _ISO_DATE.fullmatch(value.strip()):
             try:
                 fields[name] = dt.date.fromisoformat(value.strip())
                 continue
             except ValueError:
-                raise UsageError(f"expiry {value!r} is not a date") from None
+                raise UsageError(f"{name} {value!r} is not a date") from None
         fields[name] = value
     return fields

@@ -21,7 +21,7 @@ import attrs
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from ._models import OrderStatus, RefillStatus, Service
+    from .._models import OrderStatus, RefillStatus, Service
 
 __all__ = [
     "ADD_COLUMNS",

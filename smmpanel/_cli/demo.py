@@ -18,10 +18,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ._client import Panel
-from ._errors import SMMPanelError
-from ._models import Bulk, OrderStatus, Service
-from .testing import FakePanel
+from .._client import Panel
+from .._errors import SMMPanelError
+from .._models import Bulk, OrderStatus, Service
+from ..testing import FakePanel
 
 __all__ = ["run_demo"]
 

@@ -1,0 +1,226 @@
+"""Checking what callers pass before anything is sent: options, IDs and ``add``'s order fields.
+
+``FIELDS`` is the one table of ``add``'s named fields: ``Panel.add`` formats its keyword
+arguments by it, the command line reads ``--field`` by it, and the fake panel's rules take
+their list fields from it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import ipaddress
+import warnings
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+
+import httpx
+
+from ._errors import InsecureURLWarning
+
+__all__ = [
+    "FIELDS",
+    "LIST_FIELDS",
+    "Kind",
+    "ListField",
+    "check_id",
+    "check_ids",
+    "check_int",
+    "check_url",
+    "order_fields",
+    "positive_int",
+]
+
+ListField = str | Iterable[str]
+
+
+class Kind(enum.Enum):
+    """How an order field is checked and sent."""
+
+    COUNT = "count"  # a non-negative integer, sent as its digits
+    TEXT = "text"  # one string, sent as it is
+    LIST = "list"  # strings, sent one a line
+    DATE = "date"  # a date, sent as d/m/Y (or a string, as it is)
+
+
+FIELDS: dict[str, Kind] = {
+    "link": Kind.TEXT,
+    "quantity": Kind.COUNT,
+    "runs": Kind.COUNT,
+    "interval": Kind.COUNT,
+    "comments": Kind.LIST,
+    "usernames": Kind.LIST,
+    "hashtags": Kind.LIST,
+    "hashtag": Kind.TEXT,
+    "username": Kind.TEXT,
+    "media": Kind.TEXT,
+    "min": Kind.COUNT,
+    "max": Kind.COUNT,
+    "posts": Kind.COUNT,
+    "old_posts": Kind.COUNT,
+    "delay": Kind.COUNT,
+    "expiry": Kind.DATE,
+    "answer_number": Kind.COUNT,
+    "groups": Kind.LIST,
+}
+"""``add``'s named fields besides ``service``, in the order of its signature."""
+LIST_FIELDS = frozenset(name for name, kind in FIELDS.items() if kind is Kind.LIST)
+"""The fields that hold one value a line: comments, usernames, hashtags, groups."""
+
+_CLIENT_FIELDS = frozenset({"key", "action"})
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost"})
+
+
+# ---------------------------------------------------------------------------- IDs
+
+
+def positive_int(token: str | bytes) -> int | None:
+    """The positive integer a token of ASCII digits spells, else ``None``: every ID is read so."""
+    if token.isdigit() and token.isascii():
+        number = int(token)
+        if number > 0:
+            return number
+    return None
+
+
+def check_id(value: object, what: str = "ID") -> int:
+    """A positive int from an int or a string of digits; ``ValueError`` for anything else."""
+    if type(value) is int:
+        if value > 0:
+            return value
+    elif isinstance(value, str):
+        number = positive_int(value.strip())
+        if number is not None:
+            return number
+    elif isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return int(value)
+    raise ValueError(f"{what} must be a positive integer, got {value!r:.60}")
+
+
+def check_ids(values: Iterable[object], what: str = "ID") -> list[int]:
+    """Every ID checked first, repeats dropped, order kept: nothing is sent for a bad list."""
+    if isinstance(values, str | bytes):
+        raise TypeError(f"expected an iterable of {what}s, got a single {type(values).__name__}")
+    seen: dict[int, None] = {}
+    for value in values:
+        seen[check_id(value, what)] = None
+    return list(seen)
+
+
+# ---------------------------------------------------------------------------- options
+
+
+def check_int(name: str, value: object, low: int, high: int | None = None) -> None:
+    """``ValueError`` unless ``value`` is an int in ``low..high``."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name} must be an int, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f"{low}..{high}" if high is not None else f">= {low}"
+        raise ValueError(f"{name} must be {bound}, got {value}")
+
+
+def check_url(url: object) -> str:
+    """An http(s) URL with a host; plain http to a non-loopback host warns."""
+    if not isinstance(url, str):
+        raise ValueError(f"url must be a string, got {type(url).__name__}")
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL as error:
+        raise ValueError(f"not a valid URL: {error}") from None
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        raise ValueError("url must be an http:// or https:// URL with a host")
+    if parsed.scheme == "http" and not _is_loopback(parsed.host):
+        warnings.warn(
+            f"{url} is plain http: the API key would travel in clear text; use https",
+            InsecureURLWarning,
+            stacklevel=3,
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+# ---------------------------------------------------------------------------- order fields
+
+
+def _count(name: str, value: object) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    text = str(value).strip()
+    if not (text.isascii() and text.isdigit()):
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r:.60}")
+    return str(int(text))
+
+
+def _text(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _lines(name: str, value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes) or not isinstance(value, Iterable):
+        raise TypeError(f"{name} must be a string or a sequence of strings")
+    items = list(value)
+    for item in items:
+        if not isinstance(item, str):
+            raise TypeError(f"{name} must hold strings, got {type(item).__name__}")
+    return "\n".join(items)
+
+
+def _date(name: str, value: object) -> str:
+    if isinstance(value, dt.date):
+        return value.strftime("%d/%m/%Y")
+    if isinstance(value, str):
+        return value
+    raise TypeError(f"{name} must be a date or a string, got {type(value).__name__}")
+
+
+_FORMAT = {Kind.COUNT: _count, Kind.TEXT: _text, Kind.LIST: _lines, Kind.DATE: _date}
+
+
+def _extra(name: str, value: object) -> str:
+    """A field ``FIELDS`` does not name: whatever a panel's own order type wants."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if isinstance(value, dt.date):
+        return _date(name, value)
+    if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
+        return _lines(name, value)
+    raise TypeError(f"field {name} has an unsupported type {type(value).__name__}")
+
+
+def order_fields(
+    service: object, fields: Mapping[str, object], extra: Mapping[str, object]
+) -> dict[str, str]:
+    """The form fields of an ``add``, checked and formatted; ``None`` values are left out.
+
+    ``fields`` are named in ``FIELDS``; ``extra`` holds any others.
+    """
+    if service is None:
+        raise TypeError("add() needs a service")
+    out = {"service": str(check_id(service, "service"))}
+    for name, value in fields.items():
+        if value is not None:
+            out[name] = _FORMAT[FIELDS[name]](name, value)
+    for name, value in extra.items():
+        if name in _CLIENT_FIELDS:
+            raise ValueError(f"{name!r} is set by the client and cannot be passed as a field")
+        if value is not None:
+            out[name] = _extra(name, value)
+    if out.get("quantity") == "0":
+        raise ValueError("quantity must be a positive integer, got 0")
+    return out
