@@ -113,7 +113,7 @@ class FakePanel:
         self.orders: dict[int, FakeOrder] = self._book.orders
         self.refills: dict[int, FakeRefill] = self._book.refills
         self._content_type = DIALECTS[dialect].content_type
-        self._closing = False
+        self._stopping = threading.Event()  # set while serve() shuts down
 
     def __repr__(self) -> str:
         return (
@@ -255,7 +255,7 @@ class FakePanel:
 
         ``port=0`` picks a free port. Needs the ``cli`` extra (uvicorn).
         """
-        return serve(self, host, port)
+        return serve(self, host, port, self._stopping)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI app: any path, a form POST in, the panel's JSON out."""
@@ -263,15 +263,18 @@ class FakePanel:
 
     # ------------------------------------------------------------------ one request
 
-    async def _exchange(
-        self, method: str, body: bytes, *, sleep: Sleep, limit: float | None
+    async def reply(
+        self, method: str, body: bytes, *, limit: float | None = None, served: bool = False
     ) -> Reply:
-        """Record, fault, wait and answer one request; the transports only write it out.
+        """The endpoint: record, fault, wait and answer one request.
 
-        ``limit`` is the client's read timeout (in-memory transport only): a wait longer
-        than that ends in a ``timeout`` reply, though the request is still processed, as
-        a slow panel still processes a request its client gave up on.
+        Both transports hand their requests here and only write the ``Reply`` out: the
+        in-memory ``FakeTransport`` and the ASGI app (``served``: its waits end early
+        when ``serve()`` stops). ``limit`` is the client's read timeout (in-memory only):
+        a wait longer than that ends in a ``timeout`` reply, though the request is still
+        processed, as a slow panel still processes a request its client gave up on.
         """
+        sleep: Sleep = self._nap if served else _sleep
         # Like PHP's $_POST: only a POST body carries fields.
         form = _form(body) if method.upper() == "POST" else {}
         action = form.get("action", "")
@@ -349,12 +352,18 @@ class FakePanel:
     async def _nap(self, seconds: float) -> bool:
         """A served request's wait: False when ``serve()`` is stopping, so it ends quickly."""
         deadline = time.monotonic() + seconds
-        while not self._closing:
+        while not self._stopping.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
                 return True
             await anyio.sleep(min(left, _NAP))
         return False
+
+
+async def _sleep(seconds: float) -> bool:
+    """An in-memory request's wait: nothing stops it early."""
+    await anyio.sleep(seconds)
+    return True
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -389,8 +398,7 @@ def _ids(action: str, form: dict[str, str]) -> Ids:
     many, one = fields
     if many in form:
         tokens = [token for token in (t.strip() for t in form[many].split(",")) if token]
-        # number() inlined: this runs for every ID of every multi-ID request.
-        numbers = [int(t) if t.isdigit() and t.isascii() else 0 for t in tokens]
+        numbers = [number(t) for t in tokens]
         return Ids(True, tokens, numbers)
     token = form.get(one, "").strip()
     return Ids(False, [token], [number(token)]) if token else Ids(False, [], [])
