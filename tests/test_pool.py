@@ -17,6 +17,7 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[FakePanel, str]]:
     fake = FakePanel(auto_orders=True, latency=0.01)
+    pytest.importorskip("uvicorn", reason="serve() needs the cli extra")
     with fake.serve() as url:
         yield fake, url
 
