@@ -13,6 +13,7 @@ import ipaddress
 import warnings
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
+from typing import TypeGuard
 
 import httpx
 
@@ -23,9 +24,12 @@ __all__ = [
     "LIST_FIELDS",
     "Kind",
     "ListField",
+    "check_backoff",
     "check_id",
     "check_ids",
     "check_int",
+    "check_rate_limit",
+    "check_timeout",
     "check_url",
     "order_fields",
     "positive_int",
@@ -117,6 +121,31 @@ def check_int(name: str, value: object, low: int, high: int | None = None) -> No
     if value < low or (high is not None and value > high):
         bound = f"{low}..{high}" if high is not None else f">= {low}"
         raise ValueError(f"{name} must be {bound}, got {value}")
+
+
+def _number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_rate_limit(rate_limit: object) -> None:
+    """``ValueError`` unless ``rate_limit`` is ``None`` or a positive number (per second)."""
+    if rate_limit is not None and not (_number(rate_limit) and rate_limit > 0):
+        raise ValueError(f"rate_limit must be a positive number or None, got {rate_limit!r}")
+
+
+def check_backoff(backoff: object) -> None:
+    """``ValueError`` unless ``backoff`` is a non-negative number of seconds."""
+    if not _number(backoff) or backoff < 0:
+        raise ValueError(f"backoff must be a non-negative number, got {backoff!r}")
+
+
+def check_timeout(timeout: object) -> httpx.Timeout:
+    """The ``httpx.Timeout`` for a positive number of seconds, or the one passed."""
+    if _number(timeout) and timeout > 0:
+        return httpx.Timeout(float(timeout))
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    raise ValueError(f"timeout must be a positive number or httpx.Timeout, got {timeout!r}")
 
 
 def check_url(url: object) -> str:

@@ -22,7 +22,18 @@ from .._config import (
 from .._http import Exchange, fast_transport, pooled_transport
 from .._models import Balance, Bulk, OrderStatus, PerID, RefillStatus, Service
 from .._protocol import Form
-from .._validate import FIELDS, ListField, check_id, check_ids, check_int, check_url, order_fields
+from .._validate import (
+    FIELDS,
+    ListField,
+    check_backoff,
+    check_id,
+    check_ids,
+    check_int,
+    check_rate_limit,
+    check_timeout,
+    check_url,
+    order_fields,
+)
 from . import actions
 from .actions import Action
 from .bulk import chunked, gather, split, stream
@@ -70,22 +81,13 @@ class Panel:
         check_int("concurrency", concurrency, 1)
         check_int("chunk_size", chunk_size, 1, MAX_CHUNK)
         check_int("retries", retries, 0)
-        if rate_limit is not None and not (
-            isinstance(rate_limit, int | float)
-            and not isinstance(rate_limit, bool)
-            and rate_limit > 0
-        ):
-            raise ValueError(f"rate_limit must be a positive number or None, got {rate_limit!r}")
-        if not isinstance(backoff, int | float) or isinstance(backoff, bool) or backoff < 0:
-            raise ValueError(f"backoff must be a non-negative number, got {backoff!r}")
+        check_rate_limit(rate_limit)
+        check_backoff(backoff)
         if http_client is not None and transport is not None:
             raise ValueError("pass either http_client or transport, not both")
         if fast and (http_client is not None or transport is not None):
             raise ValueError("fast=True makes its own transport; drop http_client/transport")
-        if isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
-            timeout = httpx.Timeout(float(timeout))
-        elif not isinstance(timeout, httpx.Timeout):
-            raise ValueError(f"timeout must be a positive number or httpx.Timeout, got {timeout!r}")
+        timeout = check_timeout(timeout)
 
         self._concurrency = concurrency
         self._chunk_size = chunk_size
