@@ -96,7 +96,7 @@ class Panel:
         if fast:
             transport = fast_transport(concurrency)
         elif transport is None and http_client is None:
-            transport = pooled_transport(concurrency)
+            transport = pooled_transport(concurrency, https=self._url.lower().startswith("https:"))
         if http_client is None:
             # The transport is always ours or the caller's, so it carries the pool limits.
             http_client = httpx.AsyncClient(

@@ -10,6 +10,7 @@ this is one transport, one pool: limits, timeouts and closing behave as usual.
 
 from __future__ import annotations
 
+import functools
 import ssl
 from collections.abc import AsyncIterator
 
@@ -20,19 +21,34 @@ from .._config import SHARD
 __all__ = ["pooled_transport"]
 
 
-def pooled_transport(concurrency: int) -> httpx.AsyncBaseTransport:
-    """A transport for ``concurrency`` connections: one pool, or shards of at most ``SHARD``."""
+def pooled_transport(concurrency: int, *, https: bool = True) -> httpx.AsyncBaseTransport:
+    """A transport for ``concurrency`` connections: one pool, or shards of at most ``SHARD``.
+
+    ``https=False`` (an ``http://`` panel) skips loading CA certificates: the transport only
+    ever talks to the panel's own URL, since no redirect is followed.
+    """
+    context = ssl_context() if https else _plain_context()
     shards = -(-concurrency // SHARD)
     if shards == 1:
-        return _pool(concurrency)
+        return _pool(concurrency, context)
     size = -(-concurrency // shards)
-    ssl_context = httpx.create_ssl_context()  # built once: loading CA certificates takes ~25 ms
-    return _Sharded([_pool(size, ssl_context) for _ in range(shards)])
+    return _Sharded([_pool(size, context) for _ in range(shards)])
 
 
-def _pool(size: int, ssl_context: ssl.SSLContext | bool = True) -> httpx.AsyncHTTPTransport:
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """One verifying SSL context per process: loading CA certificates takes 25-95 ms."""
+    return httpx.create_ssl_context()
+
+
+@functools.cache
+def _plain_context() -> ssl.SSLContext:
+    return httpx.create_ssl_context(verify=False)
+
+
+def _pool(size: int, context: ssl.SSLContext) -> httpx.AsyncHTTPTransport:
     return httpx.AsyncHTTPTransport(
-        verify=ssl_context,
+        verify=context,
         limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
     )
 
