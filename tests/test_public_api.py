@@ -14,6 +14,11 @@ import smmpanel
 PUBLIC = {
     # the client
     "Panel",
+    # many panels as one
+    "Panels",
+    "Catalogue",
+    "CatalogueDiff",
+    "diff",
     # models
     "Balance",
     "Bulk",

@@ -127,3 +127,49 @@ def errors(error: SMMPanelError, limited: RateLimitError, protocol: smmpanel.Pro
     assert_type(protocol.body, str)
     assert_type(smmpanel.__version__, str)
     assert issubclass(smmpanel.InsecureURLWarning, Warning)
+
+
+async def many_panels(panel: Panel, old: list[Service]) -> None:
+    from pathlib import Path
+
+    from smmpanel import Catalogue, CatalogueDiff, Panels, diff
+
+    panels = Panels({"main": panel}, rates={"EUR": Decimal("1.08")}, currencies={"main": "USD"})
+    assert_type(Panels.from_toml("panels.toml"), Panels)
+    assert_type(Panels.from_toml(Path("p.toml"), http_client=httpx.AsyncClient()), Panels)
+    async with panels:
+        assert_type(panels["main"], Panel)
+        assert_type(panels.names, list[str])
+        assert_type(len(panels), int)
+        assert_type("main" in panels, bool)
+        assert_type(await panels.balances(), dict[str, Balance | SMMPanelError])
+        assert_type(await panels.balances(within=5.0), dict[str, Balance | SMMPanelError])
+        catalogue = await panels.services(max_age=60.0, refresh=True)
+        assert_type(catalogue, Catalogue)
+        assert_type(catalogue["main"], list[Service])
+        assert_type(catalogue.errors, dict[str, SMMPanelError])
+        assert_type(
+            await panels.cheapest(
+                type="Default",
+                quantity=1000,
+                refill=True,
+                cancel=None,
+                dripfeed=False,
+                where=lambda name, service: service.rate < 1,
+            ),
+            tuple[str, Service],
+        )
+        assert_type(
+            await panels.add_cheapest(quantity=1000, link="https://x.example/p/1", runs=2),
+            tuple[str, Service, int],
+        )
+    change = diff(old, catalogue["main"])
+    assert_type(change, CatalogueDiff)
+    assert_type(change.added, list[Service])
+    assert_type(change.removed, list[Service])
+    assert_type(change.suspect, bool)
+    assert_type(change.reason, str | None)
+    for service_id, field, _, _ in change.changed:
+        assert_type(service_id, int)
+        assert_type(field, str)
+    assert_type(diff(old, smmpanel.ProtocolError("x"), threshold=0.8), CatalogueDiff)
