@@ -173,3 +173,32 @@ async def many_panels(panel: Panel, old: list[Service]) -> None:
         assert_type(service_id, int)
         assert_type(field, str)
     assert_type(diff(old, smmpanel.ProtocolError("x"), threshold=0.8), CatalogueDiff)
+
+
+def blocking(key: str) -> None:
+    from collections.abc import Iterator
+
+    from smmpanel import Catalogue, sync
+
+    with sync.Panel("https://panel.example/api/v2", key, concurrency=4, retries=2) as panel:
+        assert_type(panel, sync.Panel)
+        assert_type(panel.balance(), Balance)
+        assert_type(panel.services(), list[Service])
+        assert_type(panel.add(service=1, link="https://x.example/p/1", quantity=100), int)
+        assert_type(panel.status(1), OrderStatus)
+        assert_type(panel.statuses([1, "2"]), Bulk[OrderStatus])
+        assert_type(panel.refill_statuses([1]), Bulk[RefillStatus])
+        chunks = panel.iter_statuses([1, 2])
+        assert_type(chunks, sync.Iteration[Bulk[OrderStatus]])
+        assert isinstance(chunks, Iterator)
+        for status in panel.watch([1, 2], every=5.0):
+            assert_type(status, OrderStatus)
+        assert_type(panel.url, str)
+        assert_type(panel.closed, bool)
+        chunks.close()
+    with sync.Panels.from_toml("panels.toml") as panels:
+        assert_type(panels["main"], sync.Panel)
+        assert_type(panels.balances(), dict[str, Balance | SMMPanelError])
+        assert_type(panels.services(max_age=60.0), Catalogue)
+        assert_type(panels.cheapest(quantity=1000, refill=True), tuple[str, Service])
+    sync.Panels({"main": panel}, rates={"EUR": Decimal("1.08")}).close()
