@@ -487,3 +487,20 @@ def test_a_bad_file_names_the_file_panel_and_field_never_the_key(
 def test_a_missing_file_names_it(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match=r"nope\.toml: cannot read"):
         Panels.from_toml(tmp_path / "nope.toml")
+
+
+async def test_the_shared_transport_keeps_one_small_pool_per_host(
+    served: dict[str, str], fakes: dict[str, FakePanel]
+) -> None:
+    from smmpanel._panels.pool import HostPools, origin
+
+    pools = HostPools({origin(served["big"]): 2})
+    async with httpx.AsyncClient(transport=pools) as client:
+        big = Panel(served["big"], fakes["big"].key, http_client=client)
+        cheap = Panel(served["cheap"], fakes["cheap"].key, http_client=client)
+        async with big, cheap:
+            assert isinstance((await big.statuses(range(1, 1001))).errors[1], smmpanel.PanelError)
+            assert isinstance(await cheap.balance(), Balance)
+        assert set(pools._pools) == {origin(served["big"]), origin(served["cheap"])}
+        assert fakes["big"].max_in_flight <= 2  # that host's pool holds two connections
+    assert pools._pools == {}

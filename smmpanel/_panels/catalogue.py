@@ -32,23 +32,25 @@ class Entry:
     def __init__(self, services: list[Service], fetched_at: float) -> None:
         self.services = services
         self.fetched_at = fetched_at
-        self._by_type: dict[str | None, list[tuple[Decimal, int, Service]]] | None = None
+        self._by_type: dict[str | None, list[Service]] | None = None
 
-    def by_rate(self, type_name: str | None) -> list[tuple[Decimal, int, Service]]:
+    def by_rate(self, type_name: str | None) -> list[Service]:
         """Services of ``type_name`` (``None``: all), cheapest first, ties in catalogue order."""
         if self._by_type is None:
-            everything = sorted(
-                (
-                    (service.rate, position, service)
-                    for position, service in enumerate(self.services)
-                ),
-                key=lambda row: (row[0], row[1]),
-            )
-            index: dict[str | None, list[tuple[Decimal, int, Service]]] = {None: everything}
-            for row in everything:
-                index.setdefault(fold_type(row[2].type), []).append(row)
+            ordered = sorted(self.services, key=_rate)  # a stable sort keeps ties in order
+            index: dict[str | None, list[Service]] = {None: ordered}
+            folded: dict[str, str] = {}  # a catalogue has few distinct types
+            for service in ordered:
+                key = folded.get(service.type)
+                if key is None:
+                    key = folded[service.type] = fold_type(service.type)
+                index.setdefault(key, []).append(service)
             self._by_type = index
         return self._by_type.get(None if type_name is None else fold_type(type_name), [])
+
+
+def _rate(service: Service) -> Decimal:
+    return service.rate
 
 
 class _Flight:

@@ -87,7 +87,7 @@ def candidates(
         factor = factors.get(name)
         if factor is None:
             continue
-        for _, _, service in entry.by_rate(query.type):
+        for service in entry.by_rate(query.type):
             if query.matches(name, service):
                 found.append((service.cost(quantity) * factor, position, name, service))
                 break

@@ -30,6 +30,7 @@ from smmpanel import (
 from .catalogue import Cached, Catalogue, Entry
 from .cheapest import Candidate, Query, Where, candidates
 from .config import read_config
+from .pool import HostPools, Origin, origin
 
 __all__ = ["Panels"]
 
@@ -94,17 +95,24 @@ class Panels(Mapping[str, Panel]):
         """Panels from a TOML file: one ``[panels.NAME]`` table each (see the README).
 
         ``rates`` adds to (and overrides) the file's ``[rates]`` table. The panels share
-        ``http_client`` if given (never closed here), else one client made for them, its
-        pool as large as their ``concurrency`` together. A mistake in the file raises
+        ``http_client`` if given (never closed here), else one client made for them whose
+        transport keeps connections per panel host, as many as the ``concurrency`` of the
+        panels on that host. A mistake in the file raises
         ``ValueError`` naming the file, the panel and the field, never the key.
         """
         config = read_config(path)
         where = os.fspath(path)
         own_client = http_client is None
         if http_client is None:
-            size = sum(panel.options.get("concurrency", 8) for panel in config.panels)
+            sizes: dict[Origin, int] = {}
+            for panel in config.panels:
+                try:
+                    key = origin(panel.url)
+                except httpx.InvalidURL:
+                    continue  # Panel() below says what is wrong with it
+                sizes[key] = sizes.get(key, 0) + panel.options.get("concurrency", 8)
             http_client = httpx.AsyncClient(
-                limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+                transport=HostPools(sizes),
                 headers={"User-Agent": f"smmpanel/{smmpanel.__version__}"},
             )
         made: dict[str, Panel] = {}
