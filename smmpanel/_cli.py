@@ -30,6 +30,7 @@ from ._cli_bulk import Tally, answered, bulk_rows, run_bulk
 from ._cli_errors import UsageError, guarded
 from ._cli_ids import parse_id, read_ids
 from ._cli_options import Settings, id_options, order_fields, panel_command
+from ._cli_panels import register as _register_panels
 from ._client import Panel
 from ._config import VERSION
 from ._models import OrderStatus
@@ -323,6 +324,9 @@ def demo(orders: int) -> int:
     from ._demo import run_demo
 
     return run_demo(orders=orders)
+
+
+_register_panels(cli)  # --config/--panel, balances, cheapest, services --all/--save/diff
 
 
 # ---------------------------------------------------------------------------- entry point
