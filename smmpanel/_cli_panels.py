@@ -193,17 +193,17 @@ def _panels(config: Path | None, names: Sequence[str]) -> Panels:
         raise UsageError(str(error)) from None
     if len(chosen) == len(file.panels):
         return panels
-    return _Subset(panels, [panel.name for panel in chosen])
+    return _Subset(panels, chosen, file)
 
 
 class _Subset(Panels):
     """Some panels of a ``from_toml`` ``Panels``; closing it closes the whole file's."""
 
-    def __init__(self, whole: Panels, names: list[str]) -> None:
+    def __init__(self, whole: Panels, chosen: list[PanelConfig], file: FileConfig) -> None:
         super().__init__(
-            {name: whole[name] for name in names},
-            rates=whole._rates,  # the same file's rates
-            currencies={n: c for n, c in whole._currencies.items() if n in names and c},
+            {panel.name: whole[panel.name] for panel in chosen},
+            rates=file.rates,
+            currencies={panel.name: panel.currency for panel in chosen if panel.currency},
         )
         self._whole = whole
 

@@ -13,6 +13,8 @@ from hypothesis import strategies as st
 
 import smmpanel
 from smmpanel import CatalogueDiff, Panels, ProtocolError, Service, diff
+from smmpanel._panels.catalogue import Entry
+from smmpanel._panels.cheapest import Query, candidates
 from smmpanel.testing import FakePanel
 
 pytestmark = pytest.mark.anyio
@@ -288,3 +290,48 @@ def test_suspect_diff_of_a_fake_that_empties_its_catalogue() -> None:
     before, after = anyio.run(main)
     assert after == []
     assert diff(before, after).suspect
+
+
+# ---------------------------------------------------------------------------- cheapest's index
+
+catalogues = st.lists(
+    st.builds(
+        svc,
+        st.integers(1, 40),
+        st.sampled_from(["0.5", "0.50", "1", "2.25", "9"]),
+        type=st.sampled_from(["Default", "default ", "Package"]),
+        min=st.sampled_from([1, 10, 100]),
+        max=st.sampled_from([100, 1000]),
+        refill=st.sampled_from([None, True, False]),
+    ),
+    max_size=15,
+    unique_by=lambda s: s.id,
+)
+
+
+@given(
+    st.lists(catalogues, min_size=1, max_size=4),
+    st.sampled_from([None, "Default", "package"]),
+    st.sampled_from([None, 1, 50, 500]),
+    st.sampled_from([None, True, False]),
+)
+def test_the_rate_index_finds_what_a_full_scan_finds(
+    lists: list[list[Service]], type_: str | None, quantity: int | None, refill: bool | None
+) -> None:
+    entries = {f"p{i}": Entry(services, 0.0) for i, services in enumerate(lists)}
+    query = Query(type_, quantity, refill)
+    found = candidates(entries, dict.fromkeys(entries, Decimal(1)), query)
+    amount = 1000 if quantity is None else quantity
+    scan = [
+        (service.cost(amount), panel, position, name, service)
+        for panel, (name, services) in enumerate(zip(entries, lists, strict=True))
+        for position, service in enumerate(services)
+        if (type_ is None or service.type.strip().lower() == type_.lower())
+        and query.matches(name, service)
+    ]
+    if not scan:
+        assert found == []
+        return
+    best = min(scan, key=lambda row: row[:3])
+    assert (found[0].name, found[0].service) == (best[3], best[4])
+    assert found[0].cost == best[0]
