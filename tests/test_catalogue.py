@@ -195,7 +195,9 @@ async def test_concurrent_callers_share_one_request() -> None:
             held.release()
         assert held.arrived == 1
         assert len(answers) == 5
-        assert all(answer["main"] is answers[0]["main"] for answer in answers)
+        assert all(answer == answers[0] for answer in answers)
+        answers[0]["main"].clear()  # each caller's own list: the cache is untouched
+        assert len((await panels.services())["main"]) == len(fake.services)
 
 
 async def test_a_cancelled_leader_hands_the_request_to_a_waiter() -> None:
@@ -335,3 +337,24 @@ def test_the_rate_index_finds_what_a_full_scan_finds(
     best = min(scan, key=lambda row: row[:3])
     assert (found[0].name, found[0].service) == (best[3], best[4])
     assert found[0].cost == best[0]
+
+
+def test_fake_catalogue_changes_between_calls() -> None:
+    fake = FakePanel(services=[service(1, "1.00")])
+    fake.add_service(service(2, "2.00"))
+    assert fake.update_service(1, rate="1.50").rate == Decimal("1.50")
+    fake.remove_service(2)
+
+    async def main() -> list[Service]:
+        async with fake.panel() as panel:
+            return await panel.services()
+
+    assert [(s.id, s.rate) for s in anyio.run(main)] == [(1, Decimal("1.50"))]
+    with pytest.raises(ValueError, match="no service 9"):
+        fake.update_service(9, rate="1")
+    with pytest.raises(ValueError, match="no service 9"):
+        fake.remove_service(9)
+    with pytest.raises(ValueError, match="already has a service 1"):
+        fake.add_service(service(1, "1"))
+    with pytest.raises(ValueError, match="min <= max"):
+        fake.update_service(1, min=10, max=5)

@@ -226,7 +226,7 @@ class Panels(Mapping[str, Panel]):
             if isinstance(answer, SMMPanelError):
                 catalogue.errors[name] = answer
             if entry is not None:
-                catalogue[name] = entry.services
+                catalogue[name] = list(entry.services)  # the caller's to change
                 catalogue.age[name] = now - entry.fetched_at
         return catalogue
 
