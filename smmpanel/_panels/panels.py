@@ -97,8 +97,8 @@ class Panels(Mapping[str, Panel]):
         ``rates`` adds to (and overrides) the file's ``[rates]`` table. The panels share
         ``http_client`` if given (never closed here), else one client made for them whose
         transport keeps connections per panel host, as many as the ``concurrency`` of the
-        panels on that host. A mistake in the file raises
-        ``ValueError`` naming the file, the panel and the field, never the key.
+        panels on that host. A mistake in the file raises ``ValueError`` naming the file,
+        the panel and the field, never the key.
         """
         config = read_config(path)
         where = os.fspath(path)
