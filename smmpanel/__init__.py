@@ -23,11 +23,14 @@ from ._errors import (
     UncertainOrderError,
 )
 from ._models import Balance, Bulk, OrderStatus, RefillState, RefillStatus, Service, Status
+from ._panels import Catalogue, CatalogueDiff, Panels, diff  # after Panel and the models
 
 __all__ = [
     "AuthenticationError",
     "Balance",
     "Bulk",
+    "Catalogue",
+    "CatalogueDiff",
     "InsecureURLWarning",
     "InsufficientFundsError",
     "InvalidRequestError",
@@ -35,6 +38,7 @@ __all__ = [
     "OrderStatus",
     "Panel",
     "PanelError",
+    "Panels",
     "ProtocolError",
     "RateLimitError",
     "RefillState",
@@ -45,4 +49,5 @@ __all__ = [
     "TransportError",
     "UncertainOrderError",
     "__version__",
+    "diff",
 ]

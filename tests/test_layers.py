@@ -23,7 +23,8 @@ RANKS = {
     "smmpanel._protocol": 1,
     "smmpanel._http": 2,
     "smmpanel._client": 3,
-    "smmpanel": 3,  # __init__ re-exports the client: the public face of that layer
+    "smmpanel": 5,  # __init__ re-exports every layer and capability: the public face
+    "smmpanel.sync": 5,  # blocking twins of the public names, built on the facade
     "smmpanel.__main__": 6,
     "smmpanel._cli": 6,
 }

@@ -17,6 +17,11 @@ from smmpanel._validate import FIELDS
 PUBLIC = {
     # the client
     "Panel",
+    # many panels as one
+    "Panels",
+    "Catalogue",
+    "CatalogueDiff",
+    "diff",
     # models
     "Balance",
     "Bulk",

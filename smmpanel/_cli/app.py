@@ -45,6 +45,7 @@ from .output import (
     service_row,
     status_row,
 )
+from .panels import register as _register_panels
 
 __all__ = ["cli", "main", "run"]
 
@@ -319,6 +320,9 @@ def demo(orders: int) -> int:
     from .demo import run_demo
 
     return run_demo(orders=orders)
+
+
+_register_panels(cli)  # --config/--panel, balances, cheapest, services --all/--save/diff
 
 
 # ---------------------------------------------------------------------------- entry point

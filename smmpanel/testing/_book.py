@@ -95,6 +95,10 @@ class Book:
             "cancel": self._cancel,
         }
 
+    def recatalogue(self) -> None:
+        """Rebuild the ``services`` answer after the catalogue changed."""
+        self._catalogue = self.dialect.services(self.services.values())
+
     # ------------------------------------------------------------------ the clock
 
     def now(self) -> float:

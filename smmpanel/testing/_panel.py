@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 import anyio
+import attrs
 import msgspec
 
 from ._asgi import Receive, Scope, Send, asgi
@@ -197,6 +198,33 @@ class FakePanel:
                 return self._book.place(form).id
             except Refusal as refusal:
                 raise ValueError(refusal.message) from None
+
+    def update_service(self, service_id: int, **changes: Any) -> FakeService:
+        """Change a service between calls (``rate="1.20"``, ``max=500``...); returns it."""
+        with self._lock:
+            if service_id not in self._book.services:
+                raise ValueError(f"no service {service_id!r} in this fake's catalogue")
+            service = attrs.evolve(self._book.services[service_id], **changes)
+            self._book.services[service_id] = service
+            self._book.recatalogue()
+        return service
+
+    def remove_service(self, service_id: int) -> None:
+        """Drop a service from the catalogue: ``services`` stops listing it, ``add`` refuses it."""
+        with self._lock:
+            if self._book.services.pop(service_id, None) is None:
+                raise ValueError(f"no service {service_id!r} in this fake's catalogue")
+            self._book.recatalogue()
+
+    def add_service(self, service: FakeService) -> None:
+        """Add a service to the catalogue (its ID must be new)."""
+        if not isinstance(service, FakeService):
+            raise TypeError(f"expected a FakeService, got {type(service).__name__}")
+        with self._lock:
+            if service.id in self._book.services:
+                raise ValueError(f"the catalogue already has a service {service.id}")
+            self._book.services[service.id] = service
+            self._book.recatalogue()
 
     def inject(
         self,
