@@ -333,7 +333,11 @@ class Store:
         """
         if not order_ids:
             return 0
-        insert = self._insert(orders).on_conflict_do_nothing(index_elements=["panel", "order_id"])
+        insert = (
+            self._insert(orders)
+            .on_conflict_do_nothing(index_elements=["panel", "order_id"])
+            .returning(orders.c.id)
+        )
         added = 0
         for start in range(0, len(order_ids), _BATCH):
             rows = [
@@ -349,8 +353,7 @@ class Store:
                 for order_id in order_ids[start : start + _BATCH]
             ]
             with self._write() as conn:
-                result = conn.execute(insert, rows)
-                added += max(result.rowcount, 0)
+                added += len(conn.execute(insert, rows).all())
         return added
 
     def _insert(self, table: sa.Table) -> Any:
