@@ -207,8 +207,8 @@ async def poll_panel(
     return report
 
 
-def _first(group: BaseExceptionGroup[Exception]) -> Exception:
-    error = group.exceptions[0]
+def _first(group: ExceptionGroup[Exception]) -> Exception:
+    error: Exception = group
     while isinstance(error, ExceptionGroup):
         error = error.exceptions[0]
     return error
