@@ -24,13 +24,13 @@ def orders_of(panel: int, total: int) -> range:
 async def main(store: str, base: str, total: int) -> None:
     panels = {
         f"p{n}": smmpanel.Panel(
-            f"{base}/p{n}/api/v2", "crash-key", concurrency=4, retries=5, backoff=0.01
+            f"{base}/p{n}/api/v2", "crash-key", concurrency=8, retries=5, backoff=0.01
         )
         for n in range(3)
     }
     try:
         async with Tracker(
-            panels, store=store, cadence=Cadence(0.01, 0.04), backoff=(0.05, 0.2)
+            panels, store=store, cadence=Cadence(0.05, 0.1), backoff=(0.05, 0.2)
         ) as tracker:
             for n, name in enumerate(panels):
                 await tracker.track(name, orders_of(n, total))
