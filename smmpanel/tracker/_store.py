@@ -29,7 +29,7 @@ import anyio.to_thread
 import attrs
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy import event, func, select, tuple_
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from .._models import Status
@@ -106,7 +106,7 @@ def _sqlite_engine(url: sa.URL) -> Engine:
     if memory:
         options["poolclass"] = sa.StaticPool
     else:
-        options |= {"pool_size": 8, "max_overflow": 8}
+        options |= {"pool_size": 4, "max_overflow": 4}
     engine = sa.create_engine(url, **options)
 
     @event.listens_for(engine, "connect")
@@ -117,7 +117,7 @@ def _sqlite_engine(url: sa.URL) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: survives a killed process
         cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: the due index stays in memory
+        cursor.execute("PRAGMA cache_size=-16384")  # 16 MiB a connection, whatever the size
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -153,6 +153,12 @@ _UPDATE_SQL = (
     "UPDATE smmpanel_orders SET status=?, raw_status=?, charge=?, start_count=?, remains=?,"
     " currency=?, extra=?, polled_at=?, next_poll_at=?, wait=?, not_found=? WHERE id=?"
 )
+_CLAIM_SQL = (
+    "SELECT id, order_id, ref, wait, next_poll_at, status, raw_status, charge, start_count,"
+    " remains, currency, extra FROM smmpanel_orders WHERE panel = ? AND next_poll_at <= ?"
+    "{after} ORDER BY next_poll_at, id LIMIT ?"
+)
+_AFTER_SQL = " AND (next_poll_at > ? OR (next_poll_at = ? AND id > ?))"
 _EVENT_SQL = (
     "INSERT INTO smmpanel_events (id, panel, order_id, ref, at, previous, current)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -460,24 +466,23 @@ class Store:
         self, panel: str, now: float, after: tuple[float, int] | None, limit: int
     ) -> list[Due]:
         """Up to ``limit`` orders due by ``now``, most overdue first, after the cursor."""
-        query = (
-            select(
-                orders.c.id,
-                orders.c.order_id,
-                orders.c.ref,
-                orders.c.wait,
-                orders.c.next_poll_at,
-                *_KEY_COLUMNS,
-            )
-            .where(orders.c.panel == panel, orders.c.next_poll_at <= now)
-            .order_by(orders.c.next_poll_at, orders.c.id)
-            .limit(limit)
-        )
+        sql = _CLAIM_SQL.format(after=_AFTER_SQL if after is not None else "")
+        params: tuple[Any, ...] = (panel, now)
         if after is not None:
-            query = query.where(tuple_(orders.c.next_poll_at, orders.c.id) > tuple_(*after))
+            params += (after[0], after[0], after[1])
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [Due(r[0], r[1], r[2], _key(r, 5), r[3], r[4]) for r in rows]
+            rows = conn.exec_driver_sql(self._sql(sql), (*params, limit)).all()
+        return [
+            Due(
+                r[0],
+                r[1],
+                r[2],
+                None if r[5] is None else (r[5], r[6] or "", r[7], r[8], r[9], r[10], r[11]),
+                r[3],
+                r[4],
+            )
+            for r in rows
+        ]
 
     def next_due(self, panel: str) -> float | None:
         """When this panel's next order falls due (``None``: nothing left to poll)."""
