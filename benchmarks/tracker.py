@@ -82,7 +82,7 @@ async def track_phase(orders: int, rate: float, store: str) -> dict[str, Any]:
             needed = -(-per_panel // 100)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(tracker.run)
-                while min(s.count for s in stamps.values()) < needed:
+                while min(s.count for s in stamps.values()) < needed:  # noqa: ASYNC110
                     await anyio.sleep(0.05)
                 tracker.stop()
             cpu = time.process_time() - cpu0
@@ -191,29 +191,62 @@ def main() -> None:
             print(json.dumps(store_phase(orders, folder)))
         return
 
-    print(f"tracker benchmark: {orders:,} orders on {PANELS} fake panels, "
-          f"{rate:g} status requests/s each ({PER_MINUTE}/min x {args.speedup:g})", flush=True)  # fmt: skip
+    print(
+        f"tracker benchmark: {orders:,} orders on {PANELS} fake panels, "
+        f"{rate:g} status requests/s each ({PER_MINUTE}/min x {args.speedup:g})",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory() as folder:
-        small = _child(["--phase", "track", "--orders", str(orders // 10), "--rate", str(rate),
-                        "--store", f"sqlite:///{folder}/small.db"])  # fmt: skip
-        full = _child(["--phase", "track", "--orders", str(orders), "--rate", str(rate),
-                       "--store", f"sqlite:///{folder}/full.db"])  # fmt: skip
+        small = _child(
+            [
+                "--phase",
+                "track",
+                "--orders",
+                str(orders // 10),
+                "--rate",
+                str(rate),
+                "--store",
+                f"sqlite:///{folder}/small.db",
+            ]
+        )
+        full = _child(
+            [
+                "--phase",
+                "track",
+                "--orders",
+                str(orders),
+                "--rate",
+                str(rate),
+                "--store",
+                f"sqlite:///{folder}/full.db",
+            ]
+        )
     base = _child(["--phase", "baseline", "--orders", str(min(orders, 200_000))])
     rows = _child(["--phase", "store", "--orders", str(min(orders, 200_000))])
     bound = PANELS * rate * 100
-    print(f"  polled {full['polled']:,} orders in {full['wall']:.1f} s "
-          f"({full['polled'] / full['wall']:,.0f}/s; the budgets allow {bound:,.0f}/s)")  # fmt: skip
-    print(f"  budget utilisation: {full['utilisation']:.1%} (worst panel), "
-          f"{full['utilisation_mean']:.1%} (mean)   [target >= 95%]")  # fmt: skip
+    print(
+        f"  polled {full['polled']:,} orders in {full['wall']:.1f} s "
+        f"({full['polled'] / full['wall']:,.0f}/s; budgets allow {bound:,.0f}/s)"
+    )
+    print(
+        f"  budget utilisation: {full['utilisation']:.1%} (worst panel), "
+        f"{full['utilisation_mean']:.1%} (mean)   [target >= 95%]"
+    )
     ratio = full["cpu_per_order_us"] / base["cpu_per_order_us"]
-    print(f"  CPU per polled order: tracker {full['cpu_per_order_us']:.1f} us, iter_statuses "
-          f"alone {base['cpu_per_order_us']:.1f} us: {ratio:.2f}x   [target <= 1.5x]")  # fmt: skip
-    print(f"  SQLite status rows written: {rows['changed']:,.0f}/s with an event each, "
-          f"{rows['unchanged']:,.0f}/s unchanged   [target >= 50,000/s]")  # fmt: skip
+    print(
+        f"  CPU per polled order: tracker {full['cpu_per_order_us']:.1f} us, iter_statuses "
+        f"alone {base['cpu_per_order_us']:.1f} us: {ratio:.2f}x   [target <= 1.5x]"
+    )
+    print(
+        f"  SQLite status rows written: {rows['changed']:,.0f}/s with an event each, "
+        f"{rows['unchanged']:,.0f}/s unchanged   [target >= 50,000/s]"
+    )
     print(f"  tracking orders: {full['tracked_per_s']:,.0f} rows inserted/s")
-    print(f"  peak RSS: {small['rss_mib']:.0f} MiB with {small['orders']:,} orders, "
-          f"{full['rss_mib']:.0f} MiB with {full['orders']:,}: "
-          f"{full['rss_mib'] / small['rss_mib']:.2f}x for 10x the orders")  # fmt: skip
+    print(
+        f"  peak RSS: {small['rss_mib']:.0f} MiB with {small['orders']:,} orders, "
+        f"{full['rss_mib']:.0f} MiB with {full['orders']:,}: "
+        f"{full['rss_mib'] / small['rss_mib']:.2f}x for 10x the orders"
+    )
 
 
 if __name__ == "__main__":
