@@ -103,8 +103,13 @@ async def poll_panel(
     clock: Callable[[], float] = time.time,
     on_request: Callable[[int], object] | None = None,
     rng: random.Random | None = None,
+    limit: int | None = None,
 ) -> PollReport:
-    """Poll every order of ``name`` that is due now, once; see the module's docstring."""
+    """Poll every order of ``name`` that is due now, once; see the module's docstring.
+
+    ``limit`` caps the orders claimed in this call (the most overdue first), for a worker
+    that polls in bounded slices.
+    """
     report = PollReport(name)
     if not await store.call(store.acquire, name, owner, clock(), lease):
         report.skipped = True
@@ -112,6 +117,7 @@ async def poll_panel(
     rng = rng or random.Random()
     workers = max(1, panel.concurrency)
     claim_rows = max(CHUNK * workers * 4, 1000)
+    left = limit if limit is not None else -1
     chunks: deque[list[Due]] = deque()
     cursor: tuple[float, int] | None = None
     exhausted = False
@@ -121,13 +127,16 @@ async def poll_panel(
     started = clock()  # orders falling due after this wait for the next call
 
     async def refill() -> None:
-        nonlocal cursor, exhausted
+        nonlocal cursor, exhausted, left
         async with claim_lock:
             if chunks or exhausted:
                 return
-            claimed = await store.call(store.claim, name, started, cursor, claim_rows)
-            if len(claimed) < claim_rows:
+            want = claim_rows if left < 0 else min(claim_rows, left)
+            claimed = await store.call(store.claim, name, started, cursor, want) if want else []
+            if len(claimed) < want or not want:
                 exhausted = True
+            if left >= 0:
+                left -= len(claimed)
             if claimed:
                 cursor = (claimed[-1].at, claimed[-1].row)
                 for start in range(0, len(claimed), CHUNK):

@@ -309,8 +309,12 @@ class Tracker:
         state = self._state[name]
         state.paused = None
         budget = status_budget(panel)
+        published = 0.0
         while not self._stopping:
             now = self._clock()
+            if now - published >= IDLE_BEAT:  # others read it: track status, report()
+                await self._publish(name, state, budget)
+                published = now
             if state.backoff_until > now:
                 await self._nap(state, state.backoff_until - now)
                 continue
