@@ -45,6 +45,7 @@ T = TypeVar("T")
 DEFAULT_STORE = "sqlite:///smmpanel.db"
 _FINAL = frozenset(status.value for status in Status if status.final)
 _BATCH = 5000  # rows per executemany when tracking many orders
+_THREADS = 4  # store calls at once (and connections): SQLite writes one at a time anyway
 _PG_LOCK = 0x736D6D70  # "smmp": the advisory lock that serialises schema creation
 
 
@@ -106,7 +107,7 @@ def _sqlite_engine(url: sa.URL) -> Engine:
     if memory:
         options["poolclass"] = sa.StaticPool
     else:
-        options |= {"pool_size": 4, "max_overflow": 4}
+        options |= {"pool_size": _THREADS, "max_overflow": 0}
     engine = sa.create_engine(url, **options)
 
     @event.listens_for(engine, "connect")
@@ -117,7 +118,7 @@ def _sqlite_engine(url: sa.URL) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: survives a killed process
         cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.execute("PRAGMA cache_size=-16384")  # 16 MiB a connection, whatever the size
+        cursor.execute("PRAGMA cache_size=-8192")  # 8 MiB a connection, whatever the size
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -141,7 +142,7 @@ def make_engine(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return sa.create_engine(parsed, pool_size=8, max_overflow=8, pool_pre_ping=True)
+        return sa.create_engine(parsed, pool_size=_THREADS, max_overflow=4, pool_pre_ping=True)
     raise StoreError(f"the store must be sqlite:/// or postgresql+psycopg://, got {backend}://")
 
 
@@ -262,7 +263,7 @@ class Store:
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a sync store method in a worker thread (asyncio and trio alike)."""
         if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(8)
+            self._limiter = anyio.CapacityLimiter(_THREADS)
         return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=self._limiter)
 
     def _write(self) -> Any:
