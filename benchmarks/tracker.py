@@ -83,7 +83,7 @@ async def track_phase(orders: int, rate: float, store: str) -> dict[str, Any]:
             needed = -(-per_panel // 100)
             async with anyio.create_task_group() as tg:
                 tg.start_soon(tracker.run)
-                while min(s.count for s in stamps.values()) < needed:  # noqa: ASYNC110
+                while min(s.count for s in stamps.values()) < needed:
                     await anyio.sleep(0.05)
                     for fake in fakes:  # the fakes' request log is not the tracker's memory
                         fake.reset_stats()

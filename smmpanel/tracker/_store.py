@@ -160,6 +160,13 @@ _CLAIM_SQL = (
     "{after} ORDER BY next_poll_at, id LIMIT ?"
 )
 _AFTER_SQL = " AND (next_poll_at > ? OR (next_poll_at = ? AND id > ?))"
+# SQLite: a claim as one JSON row, because sqlite3 hands the GIL back and forth for every
+# row it steps through, which a busy event loop thread turns into a wait per row.
+_SQLITE_CLAIM = (
+    "SELECT json_group_array(json_array(id, order_id, ref, printf('%!.17g', wait),"
+    " printf('%!.17g', next_poll_at), status, raw_status, charge, start_count, remains,"
+    " currency, extra)) FROM ({inner})"
+)
 _EVENT_SQL = (
     "INSERT INTO smmpanel_events (id, panel, order_id, ref, at, previous, current)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -471,8 +478,18 @@ class Store:
         params: tuple[Any, ...] = (panel, now)
         if after is not None:
             params += (after[0], after[0], after[1])
-        with self.engine.connect() as conn:
-            rows = conn.exec_driver_sql(self._sql(sql), (*params, limit)).all()
+        if self._sqlite:
+            sql = _SQLITE_CLAIM.format(inner=sql.replace("SELECT id,", "SELECT id AS id,", 1))
+            with self.engine.connect() as conn:
+                text = conn.exec_driver_sql(sql, (*params, limit)).scalar()
+            rows = msgspec.json.decode(text or "[]")
+            for row in rows:
+                row[3] = None if row[3] is None else float(row[3])
+                row[4] = float(row[4])
+            rows.sort(key=lambda row: (row[4], row[0]))
+        else:
+            with self.engine.connect() as conn:
+                rows = conn.exec_driver_sql(self._sql(sql), (*params, limit)).all()
         return [
             Due(
                 r[0],
@@ -549,21 +566,19 @@ class Store:
                     .returning(counters.c.value)
                 ).scalar_one()
                 base = top - len(changes)
-                conn.exec_driver_sql(
-                    self._sql(_EVENT_SQL),
-                    [
-                        (
-                            base + n,
-                            panel,
-                            due.order,
-                            due.ref,
-                            now,
-                            to_json(due.order, due.key),
-                            to_json(due.order, key),
-                        )
-                        for n, (due, key) in enumerate(changes, 1)
-                    ],
-                )
+                rows = [
+                    (
+                        base + n,
+                        panel,
+                        due.order,
+                        due.ref,
+                        now,
+                        to_json(due.order, due.key),
+                        to_json(due.order, key),
+                    )
+                    for n, (due, key) in enumerate(changes, 1)
+                ]
+                conn.exec_driver_sql(self._sql(_EVENT_SQL), rows)
         return len(changes)
 
     # ------------------------------------------------------------------ reading
