@@ -523,40 +523,43 @@ class Store:
 
         Raises ``LeaseLost`` (writing nothing) when ``owner`` no longer holds the panel.
         """
+        (changed,) = self.write_many([(panel, owner, outcomes)], now, cadence, ttl, seed)
+        if changed is None:
+            raise LeaseLost(panel)
+        return changed
+
+    def write_many(
+        self,
+        batches: Sequence[tuple[str, str, Iterable[Outcome]]],
+        now: float,
+        cadence: Cadence,
+        ttl: float,
+        seed: int,
+    ) -> list[int | None]:
+        """Write several panels' batches in one transaction (one commit for many panels).
+
+        Returns, per batch, how many changed, or ``None`` when its owner no longer holds
+        that panel's lease (that batch is not written; the others are).
+        """
         rng = random.Random(seed)
+        results: list[int | None] = []
         updates: list[tuple[Any, ...]] = []
-        changes: list[tuple[Due, Key]] = []
-        first = cadence.first
-        for outcome in outcomes:
-            due = outcome.due
-            key = outcome.key
-            if outcome.not_found:
-                updates.append((*(due.key or _NO_KEY), now, None, None, True, due.row))
-                continue
-            if key is None:  # a per-ID error: polled, nothing learned
-                key = due.key
-                changed = False
-            else:
-                changed = key != due.key
-            if changed:
-                changes.append((due, key))  # type: ignore[arg-type]
-                wait = first
-            else:
-                wait = cadence.wait(False, due.wait)
-            final = key is not None and key[0] in _FINAL
-            at = None if final else cadence.due(now, wait, rng)
-            updates.append((*(key or _NO_KEY), now, at, wait, False, due.row))
-        if not updates:
-            return 0
+        changes: list[tuple[str, Due, Key]] = []
         with self._write() as conn:
-            held = conn.execute(
-                panels.update()
-                .where(panels.c.name == panel, panels.c.owner == owner)
-                .values(lease_until=now + ttl, beat_at=now)
-            )
-            if held.rowcount != 1:
-                raise LeaseLost(panel)
-            conn.exec_driver_sql(self._sql(_UPDATE_SQL), updates)
+            for panel, owner, outcomes in batches:
+                held = conn.execute(
+                    panels.update()
+                    .where(panels.c.name == panel, panels.c.owner == owner)
+                    .values(lease_until=now + ttl, beat_at=now)
+                )
+                if held.rowcount != 1:
+                    results.append(None)
+                    continue
+                before = len(changes)
+                self._plan(panel, outcomes, now, cadence, rng, updates, changes)
+                results.append(len(changes) - before)
+            if updates:
+                conn.exec_driver_sql(self._sql(_UPDATE_SQL), updates)
             if changes:
                 # Last, so the counter's row lock is held only for the insert and commit.
                 top = conn.execute(
@@ -576,10 +579,42 @@ class Store:
                         to_json(due.order, due.key),
                         to_json(due.order, key),
                     )
-                    for n, (due, key) in enumerate(changes, 1)
+                    for n, (panel, due, key) in enumerate(changes, 1)
                 ]
                 conn.exec_driver_sql(self._sql(_EVENT_SQL), rows)
-        return len(changes)
+        return results
+
+    @staticmethod
+    def _plan(
+        panel: str,
+        outcomes: Iterable[Outcome],
+        now: float,
+        cadence: Cadence,
+        rng: random.Random,
+        updates: list[tuple[Any, ...]],
+        changes: list[tuple[str, Due, Key]],
+    ) -> None:
+        """The row updates and the events of one panel's outcomes."""
+        first = cadence.first
+        for outcome in outcomes:
+            due = outcome.due
+            key = outcome.key
+            if outcome.not_found:
+                updates.append((*(due.key or _NO_KEY), now, None, None, True, due.row))
+                continue
+            if key is None:  # a per-ID error: polled, nothing learned
+                key = due.key
+                changed = False
+            else:
+                changed = key != due.key
+            if changed:
+                changes.append((panel, due, key))  # type: ignore[arg-type]
+                wait = first
+            else:
+                wait = cadence.wait(False, due.wait)
+            final = key is not None and key[0] in _FINAL
+            at = None if final else cadence.due(now, wait, rng)
+            updates.append((*(key or _NO_KEY), now, at, wait, False, due.row))
 
     # ------------------------------------------------------------------ reading
 
