@@ -351,6 +351,9 @@ async def test_bad_input_is_refused_before_anything_is_written(store: str) -> No
             await tracker.track("a", [1, 2, -3])
         with pytest.raises(ValueError, match="positive integer"):
             await tracker.track("a", ["12x"])
+        with pytest.raises(ValueError, match="key"):
+            await tracker.place("a", service=1, link="https://x.example/p", key=KEY)
+        assert await tracker.uncertain() == []
         with pytest.raises(KeyError, match="no panel named"):
             await tracker.track("nope", [1])
         with pytest.raises(TypeError):

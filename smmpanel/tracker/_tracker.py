@@ -234,6 +234,9 @@ class Tracker:
         nothing (refused, never sent) leaves no row. Nothing is ever sent twice.
         """
         target = self._panel(panel)
+        refused = {"key", "action"} & set(add_arguments)
+        if refused:  # checked before the intent is written: a key never reaches the store
+            raise ValueError(f"place() fields must not include {sorted(refused)}")
         fields = {name: _text(value) for name, value in add_arguments.items() if value is not None}
         row = await self.store.call(self.store.intent, panel, ref, fields, self._clock())
         try:
