@@ -325,6 +325,25 @@ def demo(orders: int) -> int:
 _register_panels(cli)  # --config/--panel, balances, cheapest, services --all/--save/diff
 
 
+@cli.command(
+    "track",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def track_command(args: tuple[str, ...]) -> object:
+    """Follow orders until final: track add|run|status|events|worker (extra smmpanel[track])."""
+    # Imported on use: the tracker's store needs SQLAlchemy, which only the extra brings.
+    try:
+        from .track import track
+    except ModuleNotFoundError as error:
+        raise UsageError(
+            f"smmpanel track needs its extra ({error.name} is missing): "
+            "pip install 'smmpanel[track]'"
+        ) from None
+    return track.main(args=list(args), prog_name="smmpanel track", standalone_mode=False)
+
+
 # ---------------------------------------------------------------------------- entry point
 
 
