@@ -26,9 +26,9 @@ from .._config import VERSION
 from .._errors import answered
 from .._models import OrderStatus
 from .bulk import Tally, bulk_rows, run_bulk
-from .errors import UsageError, guarded
+from .errors import Interrupted, UsageError, guarded
 from .ids import parse_id, read_ids
-from .options import Settings, id_options, order_fields, panel_command
+from .options import IDCommand, Settings, id_options, order_fields, panel_command
 from .output import (
     ADD_COLUMNS,
     BALANCE_COLUMNS,
@@ -126,19 +126,31 @@ def add(
     """Place an order and print its ID. Never retried once it may have reached the panel."""
     service_id = parse_id(service.strip(), "--service: ", "a service ID")
     fields = order_fields(field_items)
+    placing = False
 
     async def work(panel: Panel) -> int:
+        nonlocal placing
         try:
+            placing = True
             order = await panel.add(service=service_id, link=link, quantity=quantity, **fields)
+            placing = False
         except (ValueError, TypeError) as error:  # refused before anything was sent
             raise UsageError(str(error)) from None
         settings.writer(ADD_COLUMNS).write([{"order": order}])
         return 0
 
-    return settings.run(work)
+    try:
+        return settings.run(work)
+    except KeyboardInterrupt:
+        if not placing:
+            raise
+        message = (
+            "interrupted while the order was sent: it may exist; look for it before adding again"
+        )
+        raise Interrupted(message) from None
 
 
-@cli.command()
+@cli.command(cls=IDCommand)
 @id_options
 @panel_command
 def status(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -> int:
@@ -164,7 +176,7 @@ def status(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -
     return settings.run(work)
 
 
-@cli.command()
+@cli.command(cls=IDCommand)
 @id_options
 @panel_command
 def refill(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -> int:
@@ -180,7 +192,7 @@ def refill(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -
     )
 
 
-@cli.command("refill-status")
+@cli.command("refill-status", cls=IDCommand, what="a refill ID")
 @id_options
 @panel_command
 def refill_status(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -> int:
@@ -196,7 +208,7 @@ def refill_status(settings: Settings, ids: Sequence[str], files: Sequence[IO[byt
     )
 
 
-@cli.command()
+@cli.command(cls=IDCommand)
 @id_options
 @panel_command
 def cancel(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -> int:
@@ -212,7 +224,7 @@ def cancel(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -
     )
 
 
-@cli.command()
+@cli.command(cls=IDCommand)
 @id_options
 @click.option(
     "--every",
