@@ -286,13 +286,53 @@ def watch(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]], ev
     show_default=True,
     help="Which API flavour to speak.",
 )
-def fake_panel(host: str, port: int, dialect: Literal["v1", "v2"]) -> int:
-    """Serve an in-memory fake panel over HTTP, to try things or test against."""
+@click.option("--key", metavar="KEY", help="The API key it accepts (default: test-key).")
+@click.option("--balance", default="1000", show_default=True, metavar="AMOUNT", help="The balance.")
+@click.option(
+    "--latency",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Seconds every answer waits, as a remote panel's would.",
+)
+@click.option(
+    "--auto-orders",
+    is_flag=True,
+    help="Answer any order ID with a made-up status (for load tests).",
+)
+def fake_panel(
+    host: str,
+    port: int,
+    dialect: Literal["v1", "v2"],
+    key: str | None,
+    balance: str,
+    latency: float,
+    auto_orders: bool,
+) -> int:
+    """Serve an in-memory fake panel over HTTP, to try things or test against.
+
+    Only its API path (/api/v2, or /api/v1 with --dialect v1) answers; any other is a 404.
+    """
     import time
+    from decimal import Decimal, InvalidOperation
 
     from ..testing import FakePanel
 
-    fake = FakePanel(dialect=dialect, realtime=True)
+    try:
+        amount = Decimal(balance)
+    except InvalidOperation:
+        raise UsageError(f"--balance {balance[:40]!r} is not an amount") from None
+    if not amount.is_finite() or amount < 0:
+        raise UsageError(f"--balance {balance[:40]!r} is not an amount")
+    fake = FakePanel(
+        dialect=dialect,
+        key=key or "test-key",
+        realtime=True,
+        balance=amount,
+        latency=latency,
+        auto_orders=auto_orders,
+    )
     with contextlib.ExitStack() as stack:
         try:
             url = stack.enter_context(fake.serve(host, port))
