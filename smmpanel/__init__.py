@@ -7,7 +7,7 @@
         result = await panel.statuses(order_ids)
 """
 
-from ._client import Panel
+from ._client import Panel, Watch
 from ._config import VERSION as __version__
 from ._errors import (
     AuthenticationError,
@@ -48,6 +48,7 @@ __all__ = [
     "Status",
     "TransportError",
     "UncertainOrderError",
+    "Watch",
     "__version__",
     "diff",
 ]

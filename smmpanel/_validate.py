@@ -22,6 +22,7 @@ from ._errors import InsecureURLWarning
 __all__ = [
     "FIELDS",
     "LIST_FIELDS",
+    "MAX_ID",
     "Kind",
     "ListField",
     "check_backoff",
@@ -33,6 +34,7 @@ __all__ = [
     "check_url",
     "order_fields",
     "positive_int",
+    "shown",
 ]
 
 ListField = str | Iterable[str]
@@ -77,28 +79,54 @@ _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhos
 
 # ---------------------------------------------------------------------------- IDs
 
+MAX_ID = 2**63 - 1
+"""The largest ID: PHP_INT_MAX, what panels' databases hold. A larger one cannot be sent."""
+_MAX_DIGITS = len(str(MAX_ID))
+
 
 def positive_int(token: str | bytes) -> int | None:
-    """The positive integer a token of ASCII digits spells, else ``None``: every ID is read so."""
-    if token.isdigit() and token.isascii():
-        number = int(token)
-        if number > 0:
-            return number
-    return None
+    """The ID a token of ASCII digits spells (1..``MAX_ID``), else ``None``: every ID is read so.
+
+    The length is checked before ``int()``, so a 5,000-digit token costs nothing and never
+    meets Python's int-string limit.
+    """
+    if not (token.isdigit() and token.isascii()):
+        return None
+    digits = token.lstrip(b"0") if isinstance(token, bytes) else token.lstrip("0")
+    if not digits or len(digits) > _MAX_DIGITS:
+        return None
+    number = int(digits)
+    return number if number <= MAX_ID else None
+
+
+def shown(value: object, width: int = 60) -> str:
+    """A short repr for an error message; a huge int is described, never converted whole."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        digits = int(value.bit_length() * 0.30103) + 1
+        return f"an int of about {digits} digits"
+    try:
+        text = repr(value)
+    except ValueError:  # an int subclass past the int-string limit
+        return f"a {type(value).__name__}"
+    return text if len(text) <= width else text[: width - 3] + "..."
 
 
 def check_id(value: object, what: str = "ID") -> int:
-    """A positive int from an int or a string of digits; ``ValueError`` for anything else."""
+    """A positive int (at most ``MAX_ID``) from an int or a string of digits; else ``ValueError``.
+
+    ``MAX_ID`` bounds it because whatever is accepted here must be sendable: a bulk call
+    checks every ID before its first request.
+    """
     if type(value) is int:
-        if value > 0:
+        if 0 < value <= MAX_ID:
             return value
     elif isinstance(value, str):
         number = positive_int(value.strip())
         if number is not None:
             return number
-    elif isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    elif isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID:
         return int(value)
-    raise ValueError(f"{what} must be a positive integer, got {value!r:.60}")
+    raise ValueError(f"{what} must be a positive integer up to 2**63-1, got {shown(value)}")
 
 
 def check_ids(values: Iterable[object], what: str = "ID") -> list[int]:
@@ -182,10 +210,17 @@ def _is_loopback(host: str) -> bool:
 def _count(name: str, value: object) -> str:
     if isinstance(value, bool) or not isinstance(value, int | str):
         raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    text = str(value).strip()
-    if not (text.isascii() and text.isdigit()):
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r:.60}")
-    return str(int(text))
+    if isinstance(value, int):
+        if 0 <= value <= MAX_ID:
+            return str(value)
+    else:
+        text = value.strip()
+        number = positive_int(text)
+        if number is not None:
+            return str(number)
+        if text and text.isascii() and text.strip("0") == "":
+            return "0"
+    raise ValueError(f"{name} must be an integer 0..2**63-1, got {shown(value)}")
 
 
 def _text(name: str, value: object) -> str:
@@ -223,13 +258,26 @@ def _extra(name: str, value: object) -> str:
         return "1" if value else "0"
     if isinstance(value, str):
         return value
-    if isinstance(value, int | Decimal):
+    if isinstance(value, int) and -MAX_ID - 1 <= value <= MAX_ID:
+        return str(value)
+    if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, dt.date):
         return _date(name, value)
     if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
         return _lines(name, value)
-    raise TypeError(f"field {name} has an unsupported type {type(value).__name__}")
+    if isinstance(value, int):
+        raise ValueError(f"field {shown(name)} must fit in 64 bits, got {shown(value)}")
+    raise TypeError(f"field {shown(name)} has an unsupported type {type(value).__name__}")
+
+
+def _overrides(name: str) -> bool:
+    """Whether a field name would set ``key`` or ``action`` on some panel.
+
+    PHP drops leading spaces from a name and reads ``key[x]`` as ``key``; other stacks fold
+    case. Any of these would let a field replace the client's own (PHP keeps the last).
+    """
+    return name.partition("[")[0].strip().casefold() in _CLIENT_FIELDS
 
 
 def order_fields(
@@ -245,9 +293,12 @@ def order_fields(
     for name, value in fields.items():
         if value is not None:
             out[name] = _FORMAT[FIELDS[name]](name, value)
+    for name in extra:
+        if not isinstance(name, str):
+            raise TypeError(f"field names must be strings, got {type(name).__name__}")
+        if _overrides(name):
+            raise ValueError(f"{shown(name)} would override the key or action the client sends")
     for name, value in extra.items():
-        if name in _CLIENT_FIELDS:
-            raise ValueError(f"{name!r} is set by the client and cannot be passed as a field")
         if value is not None:
             out[name] = _extra(name, value)
     if out.get("quantity") == "0":

@@ -7,7 +7,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-pytest_plugins = ["_tracker_fixtures"]  # the store fixtures of tests/test_tracker_*.py
+pytest_plugins = ["_tracker_fixtures", "pytester"]  # store fixtures; pytester for the plugin test
 
 settings.register_profile(
     "fast", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]

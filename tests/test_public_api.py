@@ -17,6 +17,7 @@ from smmpanel._validate import FIELDS
 PUBLIC = {
     # the client
     "Panel",
+    "Watch",
     # many panels as one
     "Panels",
     "Catalogue",

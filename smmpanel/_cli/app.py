@@ -26,9 +26,9 @@ from .._config import VERSION
 from .._errors import answered
 from .._models import OrderStatus
 from .bulk import Tally, bulk_rows, run_bulk
-from .errors import UsageError, guarded
+from .errors import Interrupted, UsageError, guarded
 from .ids import parse_id, read_ids
-from .options import Settings, id_options, order_fields, panel_command
+from .options import IDCommand, Settings, id_options, order_fields, panel_command
 from .output import (
     ADD_COLUMNS,
     BALANCE_COLUMNS,
@@ -127,19 +127,31 @@ def add(
     """Place an order and print its ID. Never retried once it may have reached the panel."""
     service_id = parse_id(service.strip(), "--service: ", "a service ID")
     fields = order_fields(field_items)
+    placing = False
 
     async def work(panel: Panel) -> int:
+        nonlocal placing
         try:
+            placing = True
             order = await panel.add(service=service_id, link=link, quantity=quantity, **fields)
+            placing = False
         except (ValueError, TypeError) as error:  # refused before anything was sent
             raise UsageError(str(error)) from None
         settings.writer(ADD_COLUMNS).write([{"order": order}])
         return 0
 
-    return settings.run(work)
+    try:
+        return settings.run(work)
+    except KeyboardInterrupt:
+        if not placing:
+            raise
+        message = (
+            "interrupted while the order was sent: it may exist; look for it before adding again"
+        )
+        raise Interrupted(message) from None
 
 
-@cli.command()
+@cli.command(cls=IDCommand)
 @id_options
 @panel_command
 def status(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -> int:
@@ -165,7 +177,7 @@ def status(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -
     return settings.run(work)
 
 
-@cli.command()
+@cli.command(cls=IDCommand)
 @id_options
 @panel_command
 def refill(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -> int:
@@ -181,7 +193,7 @@ def refill(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -
     )
 
 
-@cli.command("refill-status")
+@cli.command("refill-status", cls=IDCommand, what="a refill ID")
 @id_options
 @panel_command
 def refill_status(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -> int:
@@ -197,7 +209,7 @@ def refill_status(settings: Settings, ids: Sequence[str], files: Sequence[IO[byt
     )
 
 
-@cli.command()
+@cli.command(cls=IDCommand)
 @id_options
 @panel_command
 def cancel(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -> int:
@@ -213,7 +225,7 @@ def cancel(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]]) -
     )
 
 
-@cli.command()
+@cli.command(cls=IDCommand)
 @id_options
 @click.option(
     "--every",
@@ -275,13 +287,53 @@ def watch(settings: Settings, ids: Sequence[str], files: Sequence[IO[bytes]], ev
     show_default=True,
     help="Which API flavour to speak.",
 )
-def fake_panel(host: str, port: int, dialect: Literal["v1", "v2"]) -> int:
-    """Serve an in-memory fake panel over HTTP, to try things or test against."""
+@click.option("--key", metavar="KEY", help="The API key it accepts (default: test-key).")
+@click.option("--balance", default="1000", show_default=True, metavar="AMOUNT", help="The balance.")
+@click.option(
+    "--latency",
+    type=click.FloatRange(min=0),
+    default=0.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="Seconds every answer waits, as a remote panel's would.",
+)
+@click.option(
+    "--auto-orders",
+    is_flag=True,
+    help="Answer any order ID with a made-up status (for load tests).",
+)
+def fake_panel(
+    host: str,
+    port: int,
+    dialect: Literal["v1", "v2"],
+    key: str | None,
+    balance: str,
+    latency: float,
+    auto_orders: bool,
+) -> int:
+    """Serve an in-memory fake panel over HTTP, to try things or test against.
+
+    Only its API path (/api/v2, or /api/v1 with --dialect v1) answers; any other is a 404.
+    """
     import time
+    from decimal import Decimal, InvalidOperation
 
     from ..testing import FakePanel
 
-    fake = FakePanel(dialect=dialect, realtime=True)
+    try:
+        amount = Decimal(balance)
+    except InvalidOperation:
+        raise UsageError(f"--balance {balance[:40]!r} is not an amount") from None
+    if not amount.is_finite() or amount < 0:
+        raise UsageError(f"--balance {balance[:40]!r} is not an amount")
+    fake = FakePanel(
+        dialect=dialect,
+        key=key or "test-key",
+        realtime=True,
+        balance=amount,
+        latency=latency,
+        auto_orders=auto_orders,
+    )
     with contextlib.ExitStack() as stack:
         try:
             url = stack.enter_context(fake.serve(host, port))

@@ -7,7 +7,7 @@
               click.ClickException (fake-panel cannot listen); BrokenPipeError (the reader
               went away); any other exception (a bug)
     exit 2    UsageError, BadID, click's usage errors: bad usage
-    exit 130  Ctrl-C
+    exit 130  Ctrl-C (Interrupted: with a line saying what it may have left behind)
 
 Every error is one line on stderr, never a traceback, and the key is never printed: keys
 are registered here with ``hide`` and masked in every line, warning and log record.
@@ -27,7 +27,16 @@ import click
 from .._errors import SMMPanelError
 from .._redact import Redactor
 
-__all__ = ["BadID", "ReadError", "UsageError", "guarded", "hide", "scrub", "verbose_logging"]
+__all__ = [
+    "BadID",
+    "Interrupted",
+    "ReadError",
+    "UsageError",
+    "guarded",
+    "hide",
+    "scrub",
+    "verbose_logging",
+]
 
 logger = logging.getLogger("smmpanel.cli")
 
@@ -46,6 +55,10 @@ class BadID(ValueError):
     A ``ValueError`` on purpose: raised while ``Panel.iter_statuses`` reads IDs, it stops the
     reading cleanly, the chunks read before it are still answered, then it surfaces here.
     """
+
+
+class Interrupted(Exception):
+    """Ctrl-C at a moment that needs a word (exit 130): during ``add``, the order may exist."""
 
 
 class ReadError(ValueError):
@@ -147,6 +160,9 @@ def guarded(command: Callable[[], object]) -> int:
     except (SMMPanelError, ReadError) as error:
         _say("error", error)
         return 1
+    except Interrupted as error:
+        _say("error", error)
+        return 130
     except (click.Abort, KeyboardInterrupt):
         return 130
     except BrokenPipeError:

@@ -41,9 +41,11 @@ def parse_id(token: str | bytes, where: str, what: str) -> int:
 
 
 def _refuse(token: str | bytes, where: str, what: str) -> NoReturn:
-    # Only the start of a token is shown: 160 bytes hold 40 characters of any UTF-8.
-    shown = token[:160].decode(errors="replace") if isinstance(token, bytes) else token
-    raise BadID(f"{where}{shown[:40]!r} is not {what} (a positive integer)")
+    # Only the start of a token is shown (160 bytes hold 40 characters of any UTF-8), and
+    # only printable characters: binary junk from a file never reaches the terminal.
+    text = token[:160].decode(errors="replace") if isinstance(token, bytes) else token[:40]
+    shown = "".join(c if c.isprintable() else "?" for c in text[:40])
+    raise BadID(f"{where}{shown!r} is not {what} (a positive integer up to 2**63-1)")
 
 
 @attrs.frozen
@@ -64,15 +66,30 @@ class IDs:
         return None if self.streams else len(self.numbers)
 
     async def __aiter__(self) -> AsyncIterator[int]:
+        """Each distinct ID once, in the order first given; ``UsageError`` if there is none.
+
+        Remembering the IDs seen costs memory in their number (about 60 bytes each), the
+        price of printing each ID once however often the input repeats it.
+        """
+        seen: set[int] = set()
         for number in self.numbers:
-            yield number
+            if number not in seen:
+                seen.add(number)
+                yield number
         for name, stream in self.streams:
             tokens = Tokens(name, self.what)
             async for data in _reads(name, stream):
                 for token in tokens.feed(data):
-                    yield token
+                    if token not in seen:
+                        seen.add(token)
+                        yield token
             for token in tokens.end():
-                yield token
+                if token not in seen:
+                    seen.add(token)
+                    yield token
+        if not seen:
+            names = ", ".join(name for name, _ in self.streams)
+            raise UsageError(f"no IDs in {names}: give them as arguments, in a file, or on stdin")
 
     async def batches(self, size: int) -> AsyncIterator[list[int]]:
         """The IDs in lists of at most ``size``."""
@@ -87,14 +104,20 @@ class IDs:
 
 
 def read_ids(args: Sequence[str], files: Sequence[IO[bytes]], what: str) -> IDs:
-    """Check the ID arguments; ``-`` among them (or ``--file -``) means stdin."""
+    """Check the ID arguments; ``-`` among them (or ``--file -``) means stdin.
+
+    An argument may hold a comma list (``1,2,3``), as a file's lines may.
+    """
     numbers: list[int] = []
     streams: list[tuple[str, IO[bytes]]] = []
     for arg in args:
         if arg == "-":
             streams.append(("stdin", sys.stdin.buffer))
-        else:
-            numbers.append(parse_id(arg, "", what))
+            continue
+        parts = arg.replace(",", " ").split()
+        if not parts:
+            _refuse(arg, "", what)
+        numbers.extend(parse_id(part, "", what) for part in parts)
     for file in files:
         name = getattr(file, "name", "file")
         streams.append(("stdin" if name == "<stdin>" else str(name), file))

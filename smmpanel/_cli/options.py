@@ -22,12 +22,37 @@ from .._client import Panel
 from .._config import DEFAULT_CONCURRENCY, DEFAULT_RETRIES, DEFAULT_TIMEOUT
 from .._validate import FIELDS, LIST_FIELDS, Kind
 from .errors import UsageError, hide, verbose_logging
+from .ids import parse_id
 from .output import FORMATS, Column, Writer, writer
 
-__all__ = ["Settings", "id_options", "order_fields", "panel_command"]
+__all__ = ["IDCommand", "Settings", "id_options", "order_fields", "panel_command"]
 
 _OPTION_FIELDS = frozenset({"service", "link", "quantity"})
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_NEGATIVE = re.compile(r"-\d[\d,]*")
+
+
+class IDCommand(click.Command):
+    """A command taking IDs: ``-1`` is a bad ID (exit 2), not "No such option".
+
+    ``what`` names the IDs in messages ("an order ID", "a refill ID").
+    """
+
+    def __init__(self, *args: Any, what: str = "an order ID", **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.what = what
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        given = list(args)  # click's parser consumes the list it is given
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption:
+            for token in given:
+                if token == "--":
+                    break
+                if _NEGATIVE.fullmatch(token):
+                    parse_id(token, "", self.what)  # raises BadID naming the token
+            raise
 
 
 @attrs.frozen

@@ -6,9 +6,10 @@
     actions  the table: each action's name, ID field, parser, read or write
     calls    runs one action: form body -> http exchange -> models; failures to exceptions
     bulk     chunks, workers, results in input order, the streaming window
-    watch    polling until every order is final
+    watch    Watch: polling until every order is final
 """
 
 from .panel import Panel
+from .watch import Watch
 
-__all__ = ["Panel"]
+__all__ = ["Panel", "Watch"]

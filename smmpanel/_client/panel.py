@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 from collections.abc import AsyncGenerator, AsyncIterable, Iterable
-from contextlib import aclosing
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
 import httpx
+import sniffio
 
 from .._config import (
     DEFAULT_BACKOFF,
@@ -38,7 +38,7 @@ from . import actions
 from .actions import Action
 from .bulk import chunked, gather, split, stream
 from .calls import Calls
-from .watch import follow
+from .watch import Watch, check_watch
 
 __all__ = ["Panel"]
 
@@ -87,6 +87,8 @@ class Panel:
             raise ValueError("pass either http_client or transport, not both")
         if fast and (http_client is not None or transport is not None):
             raise ValueError("fast=True makes its own transport; drop http_client/transport")
+        if fast:
+            _check_fast_loop()
         timeout = check_timeout(timeout)
 
         self._concurrency = concurrency
@@ -236,20 +238,23 @@ class Panel:
         run = self._calls.chunks(actions.STATUSES)
         return stream(orders, self._chunk_size, run, self._concurrency)
 
-    async def watch(
-        self, orders: Iterable[int | str], *, every: float = 60.0
-    ) -> AsyncGenerator[OrderStatus]:
-        """Each order's first status, then only changes; ends when all are final or not found.
+    def watch(
+        self,
+        orders: Iterable[int | str],
+        *,
+        every: float = 60.0,
+        until: float | None = None,
+        failures: int = 3,
+    ) -> Watch:
+        """Each order's first status, then only changes, every ``every`` seconds (a ``Watch``).
 
-        Orders drop out of the polling set once final or unknown to the panel. Orders whose
-        poll failed (network, protocol) are polled again next round.
+        Ends when every order is final or not found, or after ``until`` seconds. Raises the
+        last error once ``failures`` rounds in a row failed for every order still watched.
+        Arguments and IDs are checked here, before anything is sent.
         """
-        if not isinstance(every, int | float) or isinstance(every, bool) or every < 0:
-            raise ValueError(f"every must be a non-negative number of seconds, got {every!r}")
-        changes = follow(self.statuses, check_ids(orders, "order"), every)
-        async with aclosing(changes):
-            async for change in changes:
-                yield change
+        check_watch(every, until, failures)
+        checked = check_ids(orders, "order")
+        return Watch(self.statuses, checked, every=every, until=until, failures=failures)
 
     async def refill(self, order: int | str) -> int:
         """Ask for a refill of one order; returns the refill's ID."""
@@ -285,3 +290,13 @@ class Panel:
         run = self._calls.chunks(action)
         answers = await gather(chunks, run, min(self._concurrency, len(chunks)))
         return split(checked, answers)
+
+
+def _check_fast_loop() -> None:
+    """``fast=True`` made inside a trio program fails now, not at its first call."""
+    try:
+        library = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        return  # made outside an event loop: the first call checks
+    if library != "asyncio":
+        raise RuntimeError(f"fast=True runs on asyncio only (aiohttp), not {library}")

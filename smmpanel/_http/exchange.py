@@ -138,12 +138,14 @@ class Exchange:
         text = self._redact.text(str(error)) or type(error).__name__
         never_left = unsent(error)
         if isinstance(error, httpx.TimeoutException):
-            what = f"timed out ({type(error).__name__})"
+            what = f"timed out {_PHASES.get(type(error), 'waiting for the panel')}"
         elif never_left:
             what = "could not connect to the panel"
         else:
             what = "the connection failed"
-        result = TransportError(f"{action}: {what}: {text}", action=action)
+        # httpx's own text adds nothing when it is only the class name or "timed out".
+        plain = text in (type(error).__name__, "timed out", "")
+        result = TransportError(f"{action}: {what}" + ("" if plain else f": {text}"), action=action)
         # A fresh copy without .request: the request's body holds the key.
         try:
             clean: BaseException = type(error)(text)
@@ -152,6 +154,14 @@ class Exchange:
         result.__cause__ = clean
         result.__suppress_context__ = True
         return Failure(result, unsent=never_left, transient=not never_left)
+
+
+_PHASES: dict[type[httpx.HTTPError], str] = {
+    httpx.ConnectTimeout: "connecting to the panel",
+    httpx.WriteTimeout: "sending the request",
+    httpx.ReadTimeout: "waiting for the panel's answer",
+    httpx.PoolTimeout: "waiting for a free connection",
+}
 
 
 class _TooLarge(Exception):

@@ -24,11 +24,11 @@ class Form:
         return prefix
 
     def body(self, action: str, fields: Mapping[str, str]) -> bytes:
-        """``key``, ``action`` and the fields."""
+        """``key``, ``action`` and the fields; names are encoded like values (``x&key`` too)."""
         prefix = self._start(action)
         if not fields:
             return prefix
-        tail = "&".join(f"{name}={quote_plus(value)}" for name, value in fields.items())
+        tail = "&".join(f"{quote_plus(name)}={quote_plus(value)}" for name, value in fields.items())
         return prefix + b"&" + tail.encode()
 
     def ids(self, action: str, field: str, ids: Iterable[int]) -> bytes:

@@ -7,6 +7,7 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -43,6 +44,7 @@ _ID_FIELDS = {
     "refill_status": ("refills", "refill"),
 }
 _HTML = "text/html; charset=UTF-8"
+_NOT_FOUND = b"<html><head><title>404 Not Found</title></head><body>Not Found</body></html>"
 _UNPROCESSED = frozenset({"html502", "empty500", "rate_limit"})
 _NAP = 0.05  # how often a served request's wait checks whether serve() is stopping
 Sleep = Callable[[float], Awaitable[bool]]
@@ -86,6 +88,7 @@ class FakePanel:
         latency: float = 0.0,
         auto_orders: bool = False,
         seed: int = 0,
+        max_records: int | None = 10_000,
     ) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"dialect must be 'v1' or 'v2', got {dialect!r}")
@@ -95,8 +98,13 @@ class FakePanel:
         self.dialect = dialect
         self.currency = currency
         self.latency = _seconds("latency", latency)
-        self.requests: list[Received] = []
-        """Every request received, in order of arrival."""
+        if max_records is not None and (
+            isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 0
+        ):
+            raise ValueError(f"max_records must be an int >= 0 or None, got {max_records!r}")
+        self.requests: deque[Received] = deque(maxlen=max_records)
+        """The latest ``max_records`` requests received (all with ``None``), oldest first:
+        a long-running fake keeps a bounded memory."""
         self.in_flight = 0
         """Requests being handled right now."""
         self.max_in_flight = 0
@@ -164,7 +172,12 @@ class FakePanel:
     @property
     def url(self) -> str:
         """An API URL for the in-memory transport; it never resolves."""
-        return f"https://fake-panel.invalid/api/{self.dialect}"
+        return f"https://fake-panel.invalid{self.path}"
+
+    @property
+    def path(self) -> str:
+        """The API's path (``/api/v2``): the only one that answers; any other is a 404."""
+        return f"/api/{self.dialect}"
 
     def advance(self, seconds: float) -> None:
         """Move the fake clock forward; orders and refills move on, refunds are paid."""
@@ -286,13 +299,19 @@ class FakePanel:
         return serve(self, host, port, self._stopping)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI app: any path, a form POST in, the panel's JSON out."""
+        """The ASGI app: a form POST to ``path`` in, the panel's JSON out; elsewhere a 404."""
         await asgi(self, scope, receive, send)
 
     # ------------------------------------------------------------------ one request
 
     async def reply(
-        self, method: str, body: bytes, *, limit: float | None = None, served: bool = False
+        self,
+        method: str,
+        body: bytes,
+        *,
+        limit: float | None = None,
+        served: bool = False,
+        path: str | None = None,
     ) -> Reply:
         """The endpoint: record, fault, wait and answer one request.
 
@@ -301,7 +320,11 @@ class FakePanel:
         when ``serve()`` stops). ``limit`` is the client's read timeout (in-memory only):
         a wait longer than that ends in a ``timeout`` reply, though the request is still
         processed, as a slow panel still processes a request its client gave up on.
+        A ``path`` other than the API's is a 404, as a web server says for a mistyped URL
+        (not recorded: the panel never sees it).
         """
+        if path is not None and path.rstrip("/") != self.path:
+            return Reply(404, _NOT_FOUND, _HTML)
         sleep: Sleep = self._nap if served else _sleep
         # Like PHP's $_POST: only a POST body carries fields.
         form = _form(body) if method.upper() == "POST" else {}

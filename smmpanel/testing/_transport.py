@@ -29,7 +29,7 @@ class FakeTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         timeout = request.extensions.get("timeout") or {}
         limit = timeout.get("read")
-        reply = await self._panel.reply(request.method, body, limit=limit)
+        reply = await self._panel.reply(request.method, body, limit=limit, path=request.url.path)
         if reply.outcome == "refuse":
             raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         if reply.outcome == "drop":

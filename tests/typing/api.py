@@ -21,6 +21,7 @@ from smmpanel import (
     Service,
     SMMPanelError,
     Status,
+    Watch,
 )
 
 
@@ -64,11 +65,16 @@ async def panel_methods(key: str) -> None:
         assert_type(await panel.refill_statuses([1]), Bulk[RefillStatus])
         assert_type(await panel.cancel({1, 2}), Bulk[int])
         assert_type(panel.iter_statuses([1, 2]), AsyncGenerator[Bulk[OrderStatus]])
-        assert_type(panel.watch([1]), AsyncGenerator[OrderStatus])
+        assert_type(panel.watch([1]), Watch)
         async for chunk in panel.iter_statuses(iter([1, 2])):
             assert_type(chunk, Bulk[OrderStatus])
-        async for status in panel.watch([1, 2], every=5.0):
-            assert_type(status, OrderStatus)
+        watch = panel.watch([1, 2], every=5.0, until=3600, failures=5)
+        async with watch:
+            async for status in watch:
+                assert_type(status, OrderStatus)
+        assert_type(watch.not_found, set[int])
+        assert_type(watch.errors, dict[int, SMMPanelError])
+        await watch.aclose()
         await panel.aclose()
 
 
