@@ -54,6 +54,9 @@ def read_reply(
     if data is NOT_JSON:
         raise Failure(_not_json(action, status, content), transient=True)
     message = find_error(data)
+    if message is None and status >= 500 and _crash_page(data):
+        # ``{"message": "Server Error"}``: a framework's crash page, not the panel's words.
+        raise Failure(_server_failure(action, status, data, content), transient=True)
     if message is None and 400 <= status < 500:
         text = error_text(data.get("message")) if isinstance(data, dict) else ""
         message = text or f"HTTP {status}"
@@ -62,7 +65,7 @@ def read_reply(
         # A 5xx whose words name no cause may be answered differently next time.
         raise Failure(error, transient=status >= 500 and type(error) is PanelError)
     if status >= 500 or status == 408:
-        raise Failure(_not_json(action, status, content), transient=True)
+        raise Failure(_server_failure(action, status, data, content), transient=True)
     if 300 <= status < 400:
         where = headers.get("Location", "elsewhere")
         raise Failure(
@@ -79,6 +82,25 @@ def read_reply(
         raise Failure(shape_error(action, error)) from None
     except SMMPanelError as error:  # an error inside the answer (a keyed one-ID entry)
         raise Failure(error) from None
+
+
+_CRASH_KEYS = frozenset({"message", "exception", "file", "line", "trace", "code", "status"})
+
+
+def _crash_page(data: object) -> bool:
+    """A JSON body holding only a framework's error fields (Laravel's ``message``, ``trace``)."""
+    return isinstance(data, dict) and bool(data) and data.keys() <= _CRASH_KEYS
+
+
+def _server_failure(action: str, status: int, data: object, content: bytes) -> ProtocolError:
+    words = error_text(data.get("message")) if isinstance(data, dict) else ""
+    said = f" ({words[:80]!r})" if words else ""
+    return ProtocolError(
+        f"{action}: the panel failed with HTTP {status}{said}, a server failure",
+        action=action,
+        status_code=status,
+        body=excerpt(content),
+    )
 
 
 def _not_json(action: str, status: int, content: bytes) -> ProtocolError:
