@@ -196,8 +196,8 @@ def _by_id(
             continue
         try:
             result[id] = value_of(value, id)
-        except ShapeError as shape:
-            result[id] = shape_error(action, shape, id)
+        except (ValueError, ArithmeticError) as shape:  # ShapeError, or a number no hook caught
+            result[id] = shape_error(action, ShapeError(str(shape)), id)
     return result
 
 
@@ -222,7 +222,7 @@ def parse_statuses(data: object, ids: Sequence[int]) -> PerID[OrderStatus]:
                 try:
                     result[id] = order_status(entry, id)
                     continue
-                except ShapeError:
+                except (ValueError, ArithmeticError):
                     pass
             odd.append(id)
         if odd:

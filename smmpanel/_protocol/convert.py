@@ -57,10 +57,14 @@ def integer(value: object) -> int | None:
     if type(value) is int:
         return value
     if type(value) is str:
-        try:
-            return int(value)  # int() itself ignores surrounding whitespace
-        except ValueError:
-            number = money(value)
+        # isdigit() accepts "²" and "①", which int() refuses; past 4300 digits int() refuses
+        # too (Python's int-string limit). Both fall through to the checks below.
+        if len(value) <= _MAX_DIGITS:
+            try:
+                return int(value)  # int() itself ignores surrounding whitespace
+            except ValueError:
+                pass
+        number = money(value)
     elif isinstance(value, bool):
         return None
     elif isinstance(value, int):
@@ -74,6 +78,13 @@ def integer(value: object) -> int | None:
 
 
 _MAX_DIGITS = 100
+
+
+def _digits(value: str) -> int | None:
+    """The hot path of counts: ASCII digits straight to int, anything else via ``integer``."""
+    if value.isascii() and value.isdigit() and len(value) <= _MAX_DIGITS:
+        return int(value)
+    return integer(value)
 
 
 def flag(value: object) -> bool:
@@ -246,9 +257,9 @@ def order_status(value: object, order: object) -> OrderStatus:
     start = entry.get("start_count")
     if start is None:
         start = entry.get("start_counter")
-    start = int(start) if type(start) is str and start.isdigit() else integer(start)
+    start = _digits(start) if type(start) is str else integer(start)
     remains = entry.get("remains")
-    remains = int(remains) if type(remains) is str and remains.isdigit() else integer(remains)
+    remains = _digits(remains) if type(remains) is str else integer(remains)
     currency = entry.get("currency")
     return OrderStatus(
         order_id,

@@ -80,6 +80,8 @@ def read_reply(
         return parse(data)
     except ShapeError as error:
         raise Failure(shape_error(action, error)) from None
+    except (ValueError, ArithmeticError) as error:  # a value no hook foresaw: still the panel's
+        raise Failure(shape_error(action, ShapeError(f"unreadable value ({error})"))) from None
     except SMMPanelError as error:  # an error inside the answer (a keyed one-ID entry)
         raise Failure(error) from None
 
