@@ -14,6 +14,7 @@ dict the generated function could read.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -36,7 +37,9 @@ def money(value: object) -> Decimal | None:
         try:
             number = Decimal(value)  # Decimal() itself ignores surrounding whitespace
         except InvalidOperation:
-            return None
+            if "," not in value:
+                return None  # "", "Unknown", words: no amount
+            return _grouped(value)
         return number if number.is_finite() else None
     if value is None or isinstance(value, bool):
         return None
@@ -50,6 +53,19 @@ def money(value: object) -> Decimal | None:
     if isinstance(value, str):
         return money(str(value))
     return None
+
+
+# PHP's number_format(): "1,250.00000", "1,000". Anything else with a comma ("1,25",
+# "1.250,00", "12,34,56") could mean two amounts: refused, never guessed or dropped.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+
+
+def _grouped(value: str) -> Decimal:
+    """Money with thousands separators, where they can mean one thing only."""
+    stripped = value.strip()
+    if _GROUPED.fullmatch(stripped):
+        return Decimal(stripped.replace(",", ""))
+    raise ShapeError(f"ambiguous number {_snippet(value)}")
 
 
 def integer(value: object) -> int | None:
@@ -248,7 +264,7 @@ def order_status(value: object, order: object) -> OrderStatus:
         try:
             charge = Decimal(charge)
         except InvalidOperation:
-            charge = None
+            charge = _grouped(charge) if "," in charge else None
         else:
             if not charge.is_finite():
                 charge = None
