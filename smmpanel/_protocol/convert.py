@@ -259,17 +259,18 @@ def order_status(value: object, order: object) -> OrderStatus:
     status = Status.parse(raw_status)
     # Inline fast paths for what panels send most (digit strings); anything else takes the
     # general converters.
-    charge = entry.get("charge")
-    if type(charge) is str:
+    raw_charge = entry.get("charge")
+    charge: Decimal | None
+    if type(raw_charge) is str:
         try:
-            charge = Decimal(charge)
+            charge = Decimal(raw_charge)
         except InvalidOperation:
-            charge = _grouped(charge) if "," in charge else None
+            charge = _grouped(raw_charge) if "," in raw_charge else None
         else:
             if not charge.is_finite():
                 charge = None
     else:
-        charge = money(charge)
+        charge = money(raw_charge)
     start = entry.get("start_count")
     if start is None:
         start = entry.get("start_counter")
