@@ -157,6 +157,7 @@ def _build() -> cattrs.Converter:
     conv.register_structure_hook(int, _required(integer, "integer"))
     conv.register_structure_hook(int | None, lambda v, _: integer(v))
     conv.register_structure_hook(bool, lambda v, _: flag(v))
+    conv.register_structure_hook(bool | None, lambda v, _: None if v in (None, "") else flag(v))
     conv.register_structure_hook(str, lambda v, _: text(v))
     conv.register_structure_hook(str | None, lambda v, _: optional_text(v))
     conv.register_structure_hook(Status, lambda v, _: Status.parse(v))
@@ -278,6 +279,8 @@ def order_status(value: object, order: object) -> OrderStatus:
     remains = entry.get("remains")
     remains = _digits(remains) if type(remains) is str else integer(remains)
     currency = entry.get("currency")
+    # A keys-view subset test runs in C: the common entry costs no copy.
+    extra = {} if entry.keys() <= _STATUS_FIELDS else _extra(entry)
     return OrderStatus(
         order_id,
         status,
@@ -286,7 +289,17 @@ def order_status(value: object, order: object) -> OrderStatus:
         remains,
         (currency.strip() or None) if type(currency) is str else optional_text(currency),
         raw_status,
+        extra,
     )
+
+
+_STATUS_FIELDS = frozenset(
+    {"order", "id", "status", "charge", "start_count", "start_counter", "remains", "currency"}
+)
+
+
+def _extra(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k not in _STATUS_FIELDS}
 
 
 def refill_status(value: object, refill: object) -> RefillStatus:
