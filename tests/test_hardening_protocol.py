@@ -281,6 +281,14 @@ async def test_10_a_crash_page_as_json_is_not_the_panels_words() -> None:
     assert "500" in str(info.value)
 
 
+@pytest.mark.parametrize("status", [200, 429])
+async def test_10_a_bare_message_naming_a_rate_limit_is_one(status: int) -> None:
+    async with panel(json_answer({"message": "Too Many Attempts."}, status), retries=0) as p:
+        with pytest.raises(smmpanel.RateLimitError) as info:
+            await p.balance()
+    assert "Too Many Attempts" in str(info.value)
+
+
 async def test_10_unknown_json_shape_says_what_was_wrong() -> None:
     async with panel(json_answer({"foo": "bar"})) as p:
         with pytest.raises(ProtocolError) as info:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from .._errors import Failure, PanelError, ProtocolError, RateLimitError, SMMPanelError
 from .._redact import excerpt
-from .classify import panel_error, shape_error
+from .classify import error_class, panel_error, shape_error
 from .convert import ShapeError
 from .decode import NOT_JSON, decode
 from .envelope import error_text, find_error
@@ -42,6 +42,8 @@ def read_reply(
     data = decode(content)
     if status == 429:
         message = find_error(data) if data is not NOT_JSON else None
+        if message is None and _crash_page(data):  # Laravel: {"message": "Too Many Attempts."}
+            message = error_text(data.get("message")) or None
         raise Failure(
             RateLimitError(
                 scrub(message or "Too many requests"),
@@ -57,6 +59,12 @@ def read_reply(
     if message is None and status >= 500 and _crash_page(data):
         # ``{"message": "Server Error"}``: a framework's crash page, not the panel's words.
         raise Failure(_server_failure(action, status, data, content), transient=True)
+    if message is None and status < 500 and _crash_page(data):
+        # A framework's bare ``{"message": "Too Many Attempts."}``: the words, when they
+        # clearly name a cause, are the answer; anything else reads on as a shape.
+        words = error_text(data.get("message"))
+        if words and error_class(words) is not PanelError:
+            message = words
     if message is None and 400 <= status < 500:
         text = error_text(data.get("message")) if isinstance(data, dict) else ""
         message = text or f"HTTP {status}"
