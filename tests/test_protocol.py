@@ -400,21 +400,21 @@ def test_money_from_a_long_json_integer_is_exact() -> None:
         ("false", False),
         ("0", False),
         ('"0"', False),
-        ('""', False),
-        ("null", False),
+        ('""', None),
+        ("null", None),
     ],
 )
 @pytest.mark.parametrize("field", ["refill", "cancel", "dripfeed"])
-def test_service_flags_read_every_variant(field: str, raw: str, expected: bool) -> None:
+def test_service_flags_read_every_variant(field: str, raw: str, expected: bool | None) -> None:
     """refill/cancel/dripfeed as true, 1, "1", "0", false or null."""
     body = f'[{{"service": 1, "name": "n", "rate": "1", "min": 1, "max": 2, "{field}": {raw}}}]'
     assert getattr(parse("services", body)[0], field) is expected
 
 
-def test_service_flags_default_to_false_when_absent() -> None:
-    """A panel that does not send refill/cancel/dripfeed offers none of them."""
+def test_service_flags_are_none_when_absent() -> None:
+    """A panel that does not send refill/cancel/dripfeed has not said: unknown, not "no"."""
     [service] = parse("services", '[{"service": 1, "name": "n", "rate": "1", "min": 1, "max": 2}]')
-    assert (service.refill, service.cancel, service.dripfeed) == (False, False, False)
+    assert (service.refill, service.cancel, service.dripfeed) == (None, None, None)
 
 
 @pytest.mark.parametrize(

@@ -179,5 +179,6 @@ def test_model_fields_are_the_api_fields() -> None:
         "remains",
         "currency",
         "raw_status",
+        "extra",
     ]
     assert names[smmpanel.RefillStatus] == ["refill", "status", "raw_status"]

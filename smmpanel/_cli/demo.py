@@ -326,8 +326,8 @@ def _table(*headers: str) -> Table:
     return table
 
 
-def _yes(flag: bool) -> str:
-    return "yes" if flag else "no"
+def _yes(flag: bool | None) -> str:
+    return "?" if flag is None else "yes" if flag else "no"
 
 
 def _status_table(bulk: Bulk[OrderStatus], kinds: dict[int, str]) -> Table:

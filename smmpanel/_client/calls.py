@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import sniffio
 
-from .._errors import Failure, ProtocolError, TransportError, UncertainOrderError
+from .._errors import Failure, PanelError, ProtocolError, TransportError, UncertainOrderError
 from .._http import Exchange
 from .._models import PerID
 from .._protocol import Form
@@ -87,6 +87,10 @@ class Calls:
         except Failure as failure:
             caught = failure
         error = caught.error
+        if type(error) is PanelError and (error.status_code or 0) >= 500:
+            # A 5xx whose words do not clearly refuse the order: it may have been placed.
+            message = f"{error.message} (HTTP {error.status_code}); the order may exist"
+            raise UncertainOrderError(message, fields=fields) from error
         if isinstance(error, ProtocolError):
             message = f"{error.message}; the order may exist"
             raise UncertainOrderError(message, fields=fields) from error

@@ -82,9 +82,29 @@ def parse_add(data: object) -> int:
     return order
 
 
+def _single(data: object, action: str) -> object:
+    """A single-ID answer as the object it means: unwrapped, out of a one-element list
+    (``[{"order": 5, "refill": 77}]``), out of ``status`` when an object sits there
+    (``{"status": {"status": "Completed", ...}}``); an error found inside is raised."""
+    inner = unwrap(data)
+    if isinstance(inner, list) and len(inner) == 1 and isinstance(inner[0], Mapping):
+        inner = inner[0]
+    if isinstance(inner, Mapping) and isinstance(inner.get("status"), Mapping):
+        nested = inner["status"]
+        message = find_error(nested)
+        if message:
+            raise panel_error(message, action=action)
+        if "status" in nested:
+            inner = nested
+    message = find_error(inner)
+    if message:
+        raise panel_error(message, action=action)
+    return inner
+
+
 def parse_status(data: object, order: int) -> OrderStatus:
     """A single status, or the same keyed by the order's ID."""
-    inner = unwrap(data)
+    inner = _single(data, "status")
     if isinstance(inner, Mapping) and "status" not in inner and str(order) in inner:
         inner = inner[str(order)]
         message = find_error(inner) if not isinstance(inner, str) else inner.strip()
@@ -94,8 +114,8 @@ def parse_status(data: object, order: int) -> OrderStatus:
 
 
 def parse_refill(data: object) -> int:
-    """``{"refill": "1"}`` or ``{"refill": 1}`` (also ``{"id": 1}``)."""
-    inner = unwrap(data)
+    """``{"refill": "1"}`` or ``{"refill": 1}`` (also ``{"id": 1}``, or in a list of one)."""
+    inner = _single(data, "refill")
     if isinstance(inner, Mapping):
         value = inner.get("refill", inner.get("id"))
         message = find_error(value)
@@ -109,7 +129,7 @@ def parse_refill(data: object) -> int:
 
 def parse_refill_status(data: object, refill: int) -> RefillStatus:
     """``{"status": "Completed"}``, keyed by the refill's ID, or a bare word."""
-    inner = unwrap(data)
+    inner = _single(data, "refill_status")
     if isinstance(inner, Mapping) and "status" not in inner and str(refill) in inner:
         inner = inner[str(refill)]
     message = find_error(inner) if isinstance(inner, Mapping) else None
@@ -196,14 +216,14 @@ def _by_id(
             continue
         try:
             result[id] = value_of(value, id)
-        except ShapeError as shape:
-            result[id] = shape_error(action, shape, id)
+        except (ValueError, ArithmeticError) as shape:  # ShapeError, or a number no hook caught
+            result[id] = shape_error(action, ShapeError(str(shape)), id)
     return result
 
 
-def _one_as_keyed(data: object, ids: Sequence[int]) -> object:
+def _one_as_keyed(data: object, ids: Sequence[int], field: str = "status") -> object:
     """A one-ID request answered in the single-ID form (``{"status": ...}``), keyed by its ID."""
-    if isinstance(data, Mapping) and len(ids) == 1 and "status" in data and str(ids[0]) not in data:
+    if isinstance(data, Mapping) and len(ids) == 1 and field in data and str(ids[0]) not in data:
         return {str(ids[0]): data}
     return data
 
@@ -222,7 +242,7 @@ def parse_statuses(data: object, ids: Sequence[int]) -> PerID[OrderStatus]:
                 try:
                     result[id] = order_status(entry, id)
                     continue
-                except ShapeError:
+                except (ValueError, ArithmeticError):
                     pass
             odd.append(id)
         if odd:
@@ -253,11 +273,13 @@ def _returned_int(value: object, _: int) -> int:
 
 def parse_refills(data: object, ids: Sequence[int]) -> PerID[int]:
     """Multi refill: ``[{"order": 1, "refill": 1}, {"order": 3, "refill": {"error": ...}}]``."""
+    data = _one_as_keyed(data, ids, "refill")
     return _by_id(data, ids, "refill", ("order", "id"), _returned_int, entry_field="refill")
 
 
 def parse_cancels(data: object, ids: Sequence[int]) -> PerID[int]:
     """Multi cancel: ``[{"order": 9, "cancel": {"error": ...}}, {"order": 2, "cancel": 1}]``."""
+    data = _one_as_keyed(data, ids, "cancel")
     return _by_id(data, ids, "cancel", ("order", "id"), _returned_int, entry_field="cancel")
 
 

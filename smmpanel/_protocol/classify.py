@@ -24,15 +24,37 @@ __all__ = ["error_class", "panel_error", "per_id_error", "shape_error"]
 
 
 # Matched on a folded message: lower case, with ``_ . - /`` read as spaces, so translation
-# keys such as ``neworder.error.not_enough_funds`` read as words. Order matters:
-# "API is Disable for this user or User Not Found!" is about the key, not an order.
+# keys such as ``neworder.error.not_enough_funds`` read as words. Families, not exact texts,
+# and their order matters: a service that is "inactive" is a bad field before "inactive"
+# reads as an account; "API is Disable ... User Not Found!" is about the key, not an order;
+# a refusal to act on an existing order ("cannot be cancelled") before "order" reads as
+# unknown. HTTP reason phrases ("Internal Server Error") name no family: they stay generic.
+_SERVER_WORDS = re.compile(
+    r"^\W*(internal server error|server error|bad gateway|service unavailable"
+    r"|gateway time ?out|whoops[^a-z]*something went wrong)\W*$"
+)
 _RULES: tuple[tuple[type[PanelError], re.Pattern[str]], ...] = (
+    (
+        RateLimitError,
+        re.compile(r"\btoo many\b|\brate limit|\bthrottl|\bslow down\b|\btry again later\b"),
+    ),
+    (
+        InvalidRequestError,
+        re.compile(
+            r"\b(service|link)s?( id)?\b.*\b(not found|does not exists?|doesn t exist"
+            r"|inactive|not active|disabled?|unavailable|not available)\b"
+            r"|\bno such (service|link)\b|\b(incorrect|invalid|unknown|wrong) (service|link)\b"
+        ),
+    ),
     (
         AuthenticationError,
         re.compile(
-            r"\bapi\s*key\b|\bapi is disabled?\b|\buser not found\b|\bsuspended\b"
-            r"|\bnot active\b|\binactive\b|\bunauthori[sz]ed\b|\bunauthenticated\b|\bbanned\b"
-            r"|\bincorrect key\b|\binvalid key\b|\bwrong key\b"
+            r"\bapi\s*(key|token)\b|\bapi( access)? (is )?(disabled?|blocked|not enabled)\b"
+            r"|\buser not found\b|\bsuspended\b|\bnot active\b|\binactive\b"
+            r"|\bunauthori[sz]ed\b|\bunauthenticated\b|\bbanned\b|\bforbidden\b"
+            r"|\b(incorrect|invalid|wrong|bad) (key|token)\b|\baccess (is )?denied\b"
+            r"|\bpermission denied\b|\bip( address)?\b.*\b(not|whitelist|allow|block|denied)"
+            r"|\bwhite ?list|\ballow ?list|\bschl[uü]ssel\b|\bkey (is )?(invalid|incorrect)\b"
         ),
     ),
     (
@@ -43,19 +65,22 @@ _RULES: tuple[tuple[type[PanelError], re.Pattern[str]], ...] = (
             r"|\benough (funds|money|balance)\b|\bbalance\b.*\bnot enough\b"
         ),
     ),
-    (RateLimitError, re.compile(r"\btoo many( requests)?\b|\brate limit|\bthrottl")),
-    # "Service not found" is a bad field, not an unknown order: before NotFoundError's
-    # catch-all "not found".
+    # Refusals to act on an order that exists: the order is known, the request is not taken.
     (
         InvalidRequestError,
-        re.compile(r"\b(service|link)s?( id)? (was |is )?not found\b|\bno such (service|link)\b"),
+        re.compile(
+            r"\balready\b|\bopen (refill |cancel )?request\b"
+            r"|\b(cannot|can not|can t|could not|couldn t) be\b"
+            r"|\bnot (available|eligible|possible)\b"
+            r"|\bunavailable\b|\bnot allowed\b|\bnot yet\b|\bnot refillable\b"
+        ),
     ),
     (
         NotFoundError,
         re.compile(
             r"\b(incorrect|invalid|unknown|wrong) (order|refill)( id)?\b"
-            r"|\b(order|refill)s? (id )?(was )?not found\b|\bnot found\b"
-            r"|\bno such (order|refill)\b|\bbulunamad|\bkh[oô]ng t[iì]m th[aấ]y"
+            r"|\b(order|refill)s?\b.*\b(not found|does not exists?|doesn t exist|not exists?)\b"
+            r"|\bnot found\b|\bno such (order|refill)\b|\bbulunamad|\bkh[oô]ng t[iì]m th[aấ]y"
             r"|\bno encontrad|\bn[aã]o encontrad|\bnicht gefunden"
         ),
     ),
@@ -64,12 +89,12 @@ _RULES: tuple[tuple[type[PanelError], re.Pattern[str]], ...] = (
         re.compile(
             r"\bservice\b|\bquantity\b|\blink\b|\binvalid\b|\bincorrect\b|\bminimum\b"
             r"|\bmaximum\b|\bmin\b|\bmax\b|\bdisabled?\b|\brequired\b|\bmissing\b|\bduplicate\b"
-            r"|\bnot allowed\b|\bnot supported\b|\bbad request\b|\bactive order\b"
+            r"|\bnot supported\b|\bbad request\b|\bactive order\b|\bexceeds?\b"
             r"|\bmust\b|\binterval\b|\bruns\b|\bcomments?\b|\busernames?\b"
         ),
     ),
 )
-_FOLD = str.maketrans({"_": " ", ".": " ", "-": " ", "/": " "})
+_FOLD = str.maketrans({"_": " ", ".": " ", "-": " ", "/": " ", "'": " "})
 _BY_STATUS: dict[int, type[PanelError]] = {
     400: InvalidRequestError,
     401: AuthenticationError,
@@ -84,6 +109,8 @@ _BY_STATUS: dict[int, type[PanelError]] = {
 def error_class(message: str, status_code: int | None = None) -> type[PanelError]:
     """The class a panel's message names; the HTTP status decides only when the words don't."""
     folded = message.lower().translate(_FOLD)
+    if _SERVER_WORDS.search(folded):
+        return _BY_STATUS.get(status_code, PanelError) if status_code is not None else PanelError
     for cls, pattern in _RULES:
         if pattern.search(folded):
             return cls

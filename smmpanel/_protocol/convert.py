@@ -14,6 +14,7 @@ dict the generated function could read.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -36,7 +37,9 @@ def money(value: object) -> Decimal | None:
         try:
             number = Decimal(value)  # Decimal() itself ignores surrounding whitespace
         except InvalidOperation:
-            return None
+            if "," not in value:
+                return None  # "", "Unknown", words: no amount
+            return _grouped(value)
         return number if number.is_finite() else None
     if value is None or isinstance(value, bool):
         return None
@@ -52,15 +55,32 @@ def money(value: object) -> Decimal | None:
     return None
 
 
+# PHP's number_format(): "1,250.00000", "1,000". Anything else with a comma ("1,25",
+# "1.250,00", "12,34,56") could mean two amounts: refused, never guessed or dropped.
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?")
+
+
+def _grouped(value: str) -> Decimal:
+    """Money with thousands separators, where they can mean one thing only."""
+    stripped = value.strip()
+    if _GROUPED.fullmatch(stripped):
+        return Decimal(stripped.replace(",", ""))
+    raise ShapeError(f"ambiguous number {_snippet(value)}")
+
+
 def integer(value: object) -> int | None:
     """An int from ``3572``, ``"3572"``, ``"3572.0"`` or ``3572.0``; ``None`` for anything else."""
     if type(value) is int:
         return value
     if type(value) is str:
-        try:
-            return int(value)  # int() itself ignores surrounding whitespace
-        except ValueError:
-            number = money(value)
+        # isdigit() accepts "²" and "①", which int() refuses; past 4300 digits int() refuses
+        # too (Python's int-string limit). Both fall through to the checks below.
+        if len(value) <= _MAX_DIGITS:
+            try:
+                return int(value)  # int() itself ignores surrounding whitespace
+            except ValueError:
+                pass
+        number = money(value)
     elif isinstance(value, bool):
         return None
     elif isinstance(value, int):
@@ -74,6 +94,13 @@ def integer(value: object) -> int | None:
 
 
 _MAX_DIGITS = 100
+
+
+def _digits(value: str) -> int | None:
+    """The hot path of counts: ASCII digits straight to int, anything else via ``integer``."""
+    if value.isascii() and value.isdigit() and len(value) <= _MAX_DIGITS:
+        return int(value)
+    return integer(value)
 
 
 def flag(value: object) -> bool:
@@ -130,6 +157,7 @@ def _build() -> cattrs.Converter:
     conv.register_structure_hook(int, _required(integer, "integer"))
     conv.register_structure_hook(int | None, lambda v, _: integer(v))
     conv.register_structure_hook(bool, lambda v, _: flag(v))
+    conv.register_structure_hook(bool | None, lambda v, _: None if v in (None, "") else flag(v))
     conv.register_structure_hook(str, lambda v, _: text(v))
     conv.register_structure_hook(str | None, lambda v, _: optional_text(v))
     conv.register_structure_hook(Status, lambda v, _: Status.parse(v))
@@ -232,24 +260,27 @@ def order_status(value: object, order: object) -> OrderStatus:
     status = Status.parse(raw_status)
     # Inline fast paths for what panels send most (digit strings); anything else takes the
     # general converters.
-    charge = entry.get("charge")
-    if type(charge) is str:
+    raw_charge = entry.get("charge")
+    charge: Decimal | None
+    if type(raw_charge) is str:
         try:
-            charge = Decimal(charge)
+            charge = Decimal(raw_charge)
         except InvalidOperation:
-            charge = None
+            charge = _grouped(raw_charge) if "," in raw_charge else None
         else:
             if not charge.is_finite():
                 charge = None
     else:
-        charge = money(charge)
+        charge = money(raw_charge)
     start = entry.get("start_count")
     if start is None:
         start = entry.get("start_counter")
-    start = int(start) if type(start) is str and start.isdigit() else integer(start)
+    start = _digits(start) if type(start) is str else integer(start)
     remains = entry.get("remains")
-    remains = int(remains) if type(remains) is str and remains.isdigit() else integer(remains)
+    remains = _digits(remains) if type(remains) is str else integer(remains)
     currency = entry.get("currency")
+    # A keys-view subset test runs in C: the common entry costs no copy.
+    extra = {} if entry.keys() <= _STATUS_FIELDS else _extra(entry)
     return OrderStatus(
         order_id,
         status,
@@ -258,7 +289,17 @@ def order_status(value: object, order: object) -> OrderStatus:
         remains,
         (currency.strip() or None) if type(currency) is str else optional_text(currency),
         raw_status,
+        extra,
     )
+
+
+_STATUS_FIELDS = frozenset(
+    {"order", "id", "status", "charge", "start_count", "start_counter", "remains", "currency"}
+)
+
+
+def _extra(entry: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in entry.items() if k not in _STATUS_FIELDS}
 
 
 def refill_status(value: object, refill: object) -> RefillStatus:

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from .._errors import Failure, PanelError, ProtocolError, RateLimitError, SMMPanelError
 from .._redact import excerpt
-from .classify import panel_error, shape_error
+from .classify import error_class, panel_error, shape_error
 from .convert import ShapeError
 from .decode import NOT_JSON, decode
 from .envelope import error_text, find_error
@@ -42,6 +42,8 @@ def read_reply(
     data = decode(content)
     if status == 429:
         message = find_error(data) if data is not NOT_JSON else None
+        if message is None and _crash_page(data):  # Laravel: {"message": "Too Many Attempts."}
+            message = error_text(data.get("message")) or None
         raise Failure(
             RateLimitError(
                 scrub(message or "Too many requests"),
@@ -54,6 +56,15 @@ def read_reply(
     if data is NOT_JSON:
         raise Failure(_not_json(action, status, content), transient=True)
     message = find_error(data)
+    if message is None and status >= 500 and _crash_page(data):
+        # ``{"message": "Server Error"}``: a framework's crash page, not the panel's words.
+        raise Failure(_server_failure(action, status, data, content), transient=True)
+    if message is None and status < 500 and _crash_page(data):
+        # A framework's bare ``{"message": "Too Many Attempts."}``: the words, when they
+        # clearly name a cause, are the answer; anything else reads on as a shape.
+        words = error_text(data.get("message"))
+        if words and error_class(words) is not PanelError:
+            message = words
     if message is None and 400 <= status < 500:
         text = error_text(data.get("message")) if isinstance(data, dict) else ""
         message = text or f"HTTP {status}"
@@ -62,7 +73,7 @@ def read_reply(
         # A 5xx whose words name no cause may be answered differently next time.
         raise Failure(error, transient=status >= 500 and type(error) is PanelError)
     if status >= 500 or status == 408:
-        raise Failure(_not_json(action, status, content), transient=True)
+        raise Failure(_server_failure(action, status, data, content), transient=True)
     if 300 <= status < 400:
         where = headers.get("Location", "elsewhere")
         raise Failure(
@@ -77,8 +88,29 @@ def read_reply(
         return parse(data)
     except ShapeError as error:
         raise Failure(shape_error(action, error)) from None
+    except (ValueError, ArithmeticError) as error:  # a value no hook foresaw: still the panel's
+        raise Failure(shape_error(action, ShapeError(f"unreadable value ({error})"))) from None
     except SMMPanelError as error:  # an error inside the answer (a keyed one-ID entry)
         raise Failure(error) from None
+
+
+_CRASH_KEYS = frozenset({"message", "exception", "file", "line", "trace", "code", "status"})
+
+
+def _crash_page(data: object) -> bool:
+    """A JSON body holding only a framework's error fields (Laravel's ``message``, ``trace``)."""
+    return isinstance(data, dict) and bool(data) and data.keys() <= _CRASH_KEYS
+
+
+def _server_failure(action: str, status: int, data: object, content: bytes) -> ProtocolError:
+    words = error_text(data.get("message")) if isinstance(data, dict) else ""
+    said = f" ({words[:80]!r})" if words else ""
+    return ProtocolError(
+        f"{action}: the panel failed with HTTP {status}{said}, a server failure",
+        action=action,
+        status_code=status,
+        body=excerpt(content),
+    )
 
 
 def _not_json(action: str, status: int, content: bytes) -> ProtocolError:
