@@ -7,6 +7,8 @@
         result = await panel.statuses(order_ids)
 """
 
+import logging
+
 from ._client import Panel, Watch
 from ._config import VERSION as __version__
 from ._errors import (
@@ -24,6 +26,10 @@ from ._errors import (
 )
 from ._models import Balance, Bulk, OrderStatus, RefillState, RefillStatus, Service, Status
 from ._panels import Catalogue, CatalogueDiff, Panels, diff  # after Panel and the models
+
+# A library's log records (retries, 429 pauses) are for programs that configure logging;
+# without this, logging's last-resort handler would print warnings on stderr.
+logging.getLogger("smmpanel").addHandler(logging.NullHandler())
 
 __all__ = [
     "AuthenticationError",

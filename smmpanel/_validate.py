@@ -20,6 +20,7 @@ import httpx
 from ._errors import InsecureURLWarning
 
 __all__ = [
+    "ACTIONS",
     "FIELDS",
     "LIST_FIELDS",
     "MAX_ID",
@@ -155,10 +156,32 @@ def _number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def check_rate_limit(rate_limit: object) -> None:
-    """``ValueError`` unless ``rate_limit`` is ``None`` or a positive number (per second)."""
-    if rate_limit is not None and not (_number(rate_limit) and rate_limit > 0):
-        raise ValueError(f"rate_limit must be a positive number or None, got {rate_limit!r}")
+ACTIONS = frozenset({"add", "balance", "services", "status", "refill", "refill_status", "cancel"})
+"""The API's actions: the names a ``rate_limit`` mapping may limit, besides ``"*"``."""
+
+
+def check_rate_limit(rate_limit: object) -> float | dict[str, float] | None:
+    """``rate_limit`` as given (a mapping copied), or ``ValueError``.
+
+    ``None``, a positive number of requests per second, or a mapping from action names
+    (and ``"*"``, every request) to positive numbers.
+    """
+    if rate_limit is None or (_number(rate_limit) and rate_limit > 0):
+        return rate_limit
+    if not isinstance(rate_limit, Mapping):
+        raise ValueError(
+            f"rate_limit must be a positive number, a mapping of action to number, or None, "
+            f"got {rate_limit!r:.60}"
+        )
+    limits: dict[str, float] = {}
+    for name, rate in rate_limit.items():
+        if name != "*" and name not in ACTIONS:
+            known = ", ".join(sorted(ACTIONS))
+            raise ValueError(f"rate_limit names an unknown action {name!r:.60}; use {known} or *")
+        if not (_number(rate) and rate > 0):
+            raise ValueError(f"rate_limit[{name!r}] must be a positive number, got {rate!r:.60}")
+        limits[name] = rate
+    return limits
 
 
 def check_backoff(backoff: object) -> None:

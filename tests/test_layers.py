@@ -29,7 +29,7 @@ RANKS = {
     "smmpanel._cli": 6,
 }
 NEW = 4
-IO = {"httpx", "anyio", "sniffio", "stamina", "socket", "asyncio", "trio"}
+IO = {"httpx", "anyio", "sniffio", "tenacity", "stamina", "socket", "asyncio", "trio"}
 
 
 def module_name(path: Path) -> str:

@@ -270,25 +270,34 @@ def clock() -> VirtualClock:
     return VirtualClock()
 
 
+def throttle(rate: Any, clock: VirtualClock, concurrency: int = 1) -> _gate.Throttle:
+    return _gate.Throttle(rate, concurrency, now=clock.current_time, sleep=clock.sleep)
+
+
+async def turn(gate: _gate.Throttle, action: str = "status") -> None:
+    await gate.enter(action)
+    gate.leave()
+
+
 async def test_gate_spaces_requests_by_the_rate(clock: VirtualClock) -> None:
     """rate_limit=4 lets one request go every 0.25 s."""
-    gate = _gate.Gate(4, now=clock.current_time, sleep=clock.sleep)
+    gate = throttle(4, clock)
     for _ in range(5):
-        await gate.wait()
+        await turn(gate)
     assert clock.now == pytest.approx(101.0)
 
 
 async def test_gate_pause_holds_everyone(clock: VirtualClock) -> None:
     """A 429's pause delays every later request of the Panel, not just the one that got it."""
-    gate = _gate.Gate(None, now=clock.current_time, sleep=clock.sleep)
-    await gate.wait()
+    gate = throttle(None, clock)
+    await turn(gate)
     assert clock.sleeps == []
     gate.pause(2.0)
-    await gate.wait()
-    await gate.wait()
+    await turn(gate)
+    await turn(gate)
     assert clock.now == pytest.approx(102.0)
     gate.pause(1000)
-    await gate.wait()
+    await turn(gate)
     assert clock.now == pytest.approx(102.0 + MAX_RETRY_AFTER)
 
 
@@ -300,7 +309,7 @@ async def test_a_429_pauses_the_panel_for_its_retry_after(clock: VirtualClock) -
         )
     )
     async with panel(script, retries=0) as p:
-        p._wire.gate = _gate.Gate(None, now=clock.current_time, sleep=clock.sleep)
+        p._wire.throttle = throttle(None, clock, concurrency=8)
         with pytest.raises(smmpanel.RateLimitError):
             await p.balance()
         await p.balance()

@@ -94,35 +94,27 @@ def _show_warning(
 
 
 def _quiet_logging() -> None:
-    """Keep library and stamina log records off stderr unless ``--verbose`` asks for them."""
-    from stamina.instrumentation import set_on_retry_hooks
-
+    """Keep log records off stderr unless ``--verbose`` asks for them."""
     root = logging.getLogger()
     if not root.handlers:
         root.addHandler(logging.NullHandler())  # else logging's last resort prints warnings
-    set_on_retry_hooks([])
     warnings.showwarning = _show_warning
 
 
 def verbose_logging() -> None:
-    """Requests (DEBUG) and retries on stderr, one line each."""
-    from stamina.instrumentation import RetryDetails, set_on_retry_hooks
-
+    """Requests (DEBUG), retries and 429 pauses (WARNING) on stderr, one line each, masked."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
+    handler.setFormatter(_Masked("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
     package = logging.getLogger("smmpanel")
     package.addHandler(handler)
     package.setLevel(logging.DEBUG)
 
-    def log_retry(details: RetryDetails) -> None:
-        logger.warning(
-            "retry %d in %.1fs after %s",
-            details.retry_num,
-            details.wait_for,
-            scrub(str(details.caused_by)),
-        )
 
-    set_on_retry_hooks([log_retry])
+class _Masked(logging.Formatter):
+    """A formatter that masks every hidden secret in the line it writes."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
 
 
 def _leaf(error: BaseException) -> BaseException:

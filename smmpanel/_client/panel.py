@@ -1,10 +1,10 @@
-"""``Panel``: the async client. One connection pool, one limiter, one gate per ``Panel``."""
+"""``Panel``: the async client. One connection pool and one throttle per ``Panel``."""
 
 from __future__ import annotations
 
 import datetime as dt
 import warnings
-from collections.abc import AsyncGenerator, AsyncIterable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Self, TypeVar
 
@@ -52,7 +52,8 @@ class Panel:
     ``concurrency`` caps requests in flight across all calls on this ``Panel`` (the pool is
     sized to match); ``chunk_size`` caps IDs per multi-ID request; ``retries`` are extra
     attempts for reads (writes only when the request never left); ``rate_limit`` caps
-    requests per second. Pass ``http_client`` to share a pool (it is never closed here) or
+    requests per second, on the whole ``Panel`` or per action (``{"status": 2, "*": 5}``).
+    Pass ``http_client`` to share a pool (it is never closed here) or
     ``transport`` to plug in a fake panel or a proxy. ``backoff`` is the first retry's wait
     in seconds (doubling up to 30 s, with as much jitter). ``fast=True`` uses the aiohttp
     stack of the ``fast`` extra: less client CPU per request, asyncio only.
@@ -67,7 +68,7 @@ class Panel:
         concurrency: int = DEFAULT_CONCURRENCY,
         chunk_size: int = MAX_CHUNK,
         retries: int = DEFAULT_RETRIES,
-        rate_limit: float | None = None,
+        rate_limit: float | Mapping[str, float] | None = None,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         backoff: float = DEFAULT_BACKOFF,
@@ -81,7 +82,7 @@ class Panel:
         check_int("concurrency", concurrency, 1)
         check_int("chunk_size", chunk_size, 1, MAX_CHUNK)
         check_int("retries", retries, 0)
-        check_rate_limit(rate_limit)
+        limits = check_rate_limit(rate_limit)
         check_backoff(backoff)
         if http_client is not None and transport is not None:
             raise ValueError("pass either http_client or transport, not both")
@@ -93,7 +94,7 @@ class Panel:
 
         self._concurrency = concurrency
         self._chunk_size = chunk_size
-        self._rate_limit = rate_limit
+        self._rate_limit = limits
         self._owns_client = http_client is None
         if fast:
             transport = fast_transport(concurrency)
@@ -111,7 +112,7 @@ class Panel:
             http_client,
             timeout=timeout,
             concurrency=concurrency,
-            rate_limit=rate_limit,
+            rate_limit=limits,
             retries=retries,
             backoff=float(backoff),
         )
@@ -128,9 +129,13 @@ class Panel:
         return self._url
 
     @property
-    def rate_limit(self) -> float | None:
-        """The ``rate_limit`` this ``Panel`` was made with (requests per second), or ``None``."""
-        return self._rate_limit
+    def rate_limit(self) -> float | dict[str, float] | None:
+        """The ``rate_limit`` this ``Panel`` was made with (requests per second), or ``None``.
+
+        A mapping comes back as a copy: changing it changes nothing here.
+        """
+        limits = self._rate_limit
+        return dict(limits) if isinstance(limits, dict) else limits
 
     @property
     def concurrency(self) -> int:

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from .. import Panel
+from .._client import Panel
 from ._panel import FakePanel
 
 __all__ = ["fake_panel", "panel"]

@@ -36,9 +36,11 @@ async def panel_methods(key: str) -> None:
         rate_limit=2.0,
     ) as panel:
         assert_type(panel, Panel)
+        assert_type(panel.rate_limit, float | dict[str, float] | None)
         assert_type(await panel.balance(), Balance)
         assert_type(await panel.services(), list[Service])
         assert_type(await panel.add(service=1, link="https://x.example/p/1", quantity=100), int)
+    async with Panel("https://panel.example/api/v2", key, rate_limit={"status": 2, "*": 5}):
         assert_type(
             await panel.add(
                 service="1",
