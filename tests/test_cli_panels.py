@@ -16,6 +16,10 @@ from pathlib import Path
 
 import attrs
 import pytest
+
+pytest.importorskip("click", reason="the command line needs the cli extra")
+pytest.importorskip("uvicorn", reason="fake-panel needs the cli extra")
+
 from _fleet import fleet
 
 from smmpanel._cli import run

@@ -17,6 +17,9 @@ import anyio
 import httpx
 import pytest
 
+pytest.importorskip("click", reason="the command line needs the cli extra")
+pytest.importorskip("uvicorn", reason="fake-panel needs the cli extra")
+
 from smmpanel.testing import FakePanel
 
 
