@@ -86,7 +86,8 @@ async def floor_aiohttp(url: str, key: str, n: int, concurrency: int) -> int:
         for chunk in todo:
             data = {"key": key, "action": "status", "orders": ",".join(map(str, chunk))}
             async with http.post(url, data=data) as response:
-                answered += len(decode(await response.read()))
+                body = await response.read()  # read first: += would load the count before
+                answered += len(decode(body))
 
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with (
@@ -139,6 +140,70 @@ async def smmpanel_fast_iter(url: str, key: str, n: int, concurrency: int) -> in
     async with smmpanel.Panel(url, key, concurrency=concurrency, fast=True) as panel:
         async for bulk in panel.iter_statuses(range(1, n + 1)):
             answered += len(bulk.ok)
+    return answered
+
+
+@client("floor-aiohttp-single")
+async def floor_aiohttp_single(url: str, key: str, n: int, concurrency: int) -> int:
+    """One order per request by hand (aiohttp + msgspec): the floor for single calls."""
+    import aiohttp
+    import msgspec
+
+    answered = 0
+    todo = iter(range(1, n + 1))
+    decode = msgspec.json.Decoder().decode
+
+    async def worker(http: aiohttp.ClientSession) -> None:
+        nonlocal answered
+        for order in todo:
+            data = {"key": key, "action": "status", "order": str(order)}
+            async with http.post(url, data=data) as response:
+                body = await response.read()
+                answered += "status" in decode(body)
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with (
+        aiohttp.ClientSession(connector=connector) as http,
+        anyio.create_task_group() as tg,
+    ):
+        for _ in range(concurrency):
+            tg.start_soon(worker, http)
+    return answered
+
+
+@client("smmpanel-single")
+async def smmpanel_single(url: str, key: str, n: int, concurrency: int) -> int:
+    """Panel.status(order), one order per call, ``concurrency`` callers."""
+    import smmpanel
+
+    answered = 0
+    todo = iter(range(1, n + 1))
+
+    async def worker(panel: smmpanel.Panel) -> None:
+        nonlocal answered
+        for order in todo:
+            found = await panel.status(order)
+            answered += found.order == order
+
+    async with (
+        smmpanel.Panel(url, key, concurrency=concurrency) as panel,
+        anyio.create_task_group() as tg,
+    ):
+        for _ in range(concurrency):
+            tg.start_soon(worker, panel)
+    return answered
+
+
+@client("smmpanel-small")
+async def smmpanel_small(url: str, key: str, n: int, concurrency: int) -> int:
+    """Panel.statuses of 100 IDs at a time, one call after another: bulks of one chunk."""
+    import smmpanel
+
+    answered = 0
+    async with smmpanel.Panel(url, key, concurrency=concurrency) as panel:
+        for start in range(1, n + 1, 100):
+            result = await panel.statuses(range(start, min(start + 100, n + 1)))
+            answered += len(result.ok)
     return answered
 
 
