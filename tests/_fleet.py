@@ -73,7 +73,8 @@ def fleet(
     fakes: dict[str, TimedFake] = {}
     ids: dict[str, list[int]] = {}
     lines = []
-    with contextlib.ExitStack() as stack:
+    servers: list[contextlib.AbstractContextManager[str]] = []
+    try:
         for n in range(panels):
             name = f"p{n:02d}"
             fake = TimedFake(
@@ -86,7 +87,9 @@ def fleet(
                 ids[name] = [
                     fake.place(1, low + (i * 37) % (high - low + 1)) for i in range(orders)
                 ]
-            url = stack.enter_context(fake.serve())
+            server = fake.serve()
+            url = server.__enter__()
+            servers.append(server)
             fakes[name] = fake
             lines += [
                 f"[panels.{name}]",
@@ -100,6 +103,14 @@ def fleet(
         config = directory / "panels.toml"
         config.write_text("\n".join(lines))
         yield Fleet(fakes, ids, config, rate)
+    finally:  # stop the servers all at once: one by one takes seconds
+        stops = [
+            threading.Thread(target=server.__exit__, args=(None, None, None)) for server in servers
+        ]
+        for thread in stops:
+            thread.start()
+        for thread in stops:
+            thread.join()
 
 
 def track_all(store_url: str, fleet: Fleet) -> None:
@@ -150,16 +161,19 @@ def start_worker(
         )
 
 
-def stop_worker(proc: subprocess.Popen[bytes], timeout: float = 60.0) -> int:
-    """SIGTERM, then wait for the batches in hand to finish; the exit status."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        raise
+def stop_workers(procs: list[subprocess.Popen[bytes]], timeout: float = 60.0) -> list[int]:
+    """SIGTERM to all, then wait for their batches in hand to finish; the exit statuses."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+    codes = []
+    for proc in procs:
+        try:
+            codes.append(proc.wait(timeout))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            codes.append(proc.wait())
+    return codes
 
 
 def holders(store_url: str) -> dict[int, set[str]]:
@@ -173,9 +187,26 @@ def holders(store_url: str) -> dict[int, set[str]]:
             rows = conn.execute(
                 sa.text("SELECT pid, panels FROM smmpanel_workers WHERE stopped_at IS NULL")
             ).all()
+    except sa.exc.ProgrammingError:  # no worker has made the table yet
+        return {}
     finally:
         engine.dispose()
     return {pid: set(msgspec.json.decode(panels)) for pid, panels in rows}
+
+
+def final_statuses(store_url: str) -> dict[tuple[str, int], str | None]:
+    """Each tracked order's status word, or ``None`` while it is due again (not final)."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(store_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.text("SELECT panel, order_id, status, next_poll_at FROM smmpanel_orders")
+            ).all()
+    finally:
+        engine.dispose()
+    return {(p, o): None if due is not None else word for p, o, word, due in rows}
 
 
 def pace_rows(store_url: str) -> dict[str, tuple[str | None, float | None]]:

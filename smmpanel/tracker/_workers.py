@@ -59,6 +59,9 @@ CONTROL_QUEUE = "smmpanel_control"
 POLL_TASK = "smmpanel.poll_panel"
 SCHEDULE_TASK = "smmpanel.schedule"
 REAP_TASK = "smmpanel.reap_stalled"
+_WAITING = (
+    "SELECT queueing_lock FROM procrastinate_jobs WHERE status = 'todo' AND task_name = %(task)s"
+)
 _SCHEMA_LOCK = 0x736D6D71  # "smmq": serialises applying Procrastinate's schema
 
 
@@ -374,13 +377,25 @@ class _Runtime:
 
     async def schedule(self) -> int:
         """Defer a poll job for each panel with orders due soon; returns how many."""
+        assert self.app is not None
         now = time.time()
         soon = now + self.settings.every
         due = await self.store.call(_due_panels, self.store, list(self.specs), soon)
+        rows = await self.app.connector.execute_query_all_async(_WAITING, task=POLL_TASK)
+        waiting = {row["queueing_lock"] for row in rows}
+        wanted = [name for name in due if name not in waiting]
+        limit = anyio.CapacityLimiter(8)  # the connection pool's size, roughly
         deferred = 0
-        for name in due:
-            if await self.defer(name):
-                deferred += 1
+
+        async def one(name: str) -> None:
+            nonlocal deferred
+            async with limit:
+                if await self.defer(name):
+                    deferred += 1
+
+        async with anyio.create_task_group() as tg:
+            for name in wanted:
+                tg.start_soon(one, name)
         return deferred
 
     async def defer(self, name: str) -> bool:

@@ -1,0 +1,161 @@
+"""``smmpanel track worker``: three worker processes over thirty fake panels on PostgreSQL.
+
+One run checks what issue 13 asks: every order reaches final, each order's events are
+its distinct statuses in order (none twice, none missing), each panel's ``rate_limit``
+holds across the workers (counted at the fake panels), and the panels of a worker killed
+with ``kill -9`` are taken up by the others within the bound the README states.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from _fleet import (
+    final_statuses,
+    fleet,
+    holders,
+    pace_rows,
+    start_worker,
+    stop_workers,
+    track_all,
+    worst_window,
+)
+
+pytest.importorskip("procrastinate", reason="track worker needs the workers extra")
+
+from smmpanel import Status
+from smmpanel.tracker import Event, Store
+from smmpanel.tracker._health import health
+from smmpanel.tracker._workers import WorkerSettings, conninfo
+
+pytestmark = pytest.mark.slow
+
+PANELS = 30
+ORDERS = 200  # two to three status requests a poll: more than the budget allows
+RATE = 1.0  # status requests a second per panel: the panels are budget-bound
+HANDOVER_BOUND = 20.0  # seconds; the README's bound for the default settings
+_RANK = {Status.PENDING: 0, Status.IN_PROGRESS: 1, Status.COMPLETED: 2, Status.PARTIAL: 2}
+
+
+def _wait(what: str, condition: Callable[[], bool], timeout: float) -> float:
+    """Poll ``condition`` until true; the seconds it took. Fails after ``timeout``."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            pytest.fail(f"{what}: not within {timeout:.0f} s")
+        time.sleep(0.2)
+    return time.monotonic() - start
+
+
+def test_the_default_bound_is_the_readmes() -> None:
+    assert WorkerSettings(store="", config="").bound <= HANDOVER_BOUND
+
+
+def test_a_sqlite_store_is_refused_with_a_reason() -> None:
+    with pytest.raises(Exception, match="needs a PostgreSQL store"):
+        conninfo("sqlite:///x.db")
+    assert conninfo("postgresql+psycopg://u:p@h:5/db?sslmode=disable") == (
+        "postgresql://u:p@h:5/db?sslmode=disable"
+    )
+
+
+def test_three_workers_thirty_panels_one_killed(pg_url: str, tmp_path: Path) -> None:
+    with fleet(tmp_path, PANELS, ORDERS, rate=RATE, concurrency=1) as fakes:
+        track_all(pg_url, fakes)
+        workers: list[subprocess.Popen[bytes]] = [
+            start_worker(
+                pg_url, fakes.config, tmp_path / f"worker{n}.log", cadence="0.5,2", slice_=3
+            )
+            for n in range(3)
+        ]
+        try:
+            # All three take part (each holds panels at some moment), every panel is polled.
+            seen: set[int] = set()
+
+            def all_took_part() -> bool:
+                seen.update(pid for pid, held in holders(pg_url).items() if held)
+                return len(seen) >= 3 and all(f.arrivals for f in fakes.fakes.values())
+
+            _wait("every worker polls panels", all_took_part, 40)
+            held = holders(pg_url)
+            victim_pid = max(held, key=lambda pid: len(held[pid]))
+            victim = next(w for w in workers if w.pid == victim_pid)
+            orphans = held[victim_pid]
+            assert orphans
+            os.kill(victim.pid, signal.SIGKILL)
+            killed_at = time.time()
+            victim.wait()
+            workers.remove(victim)
+
+            def taken_up() -> bool:
+                rows = pace_rows(pg_url)
+                return all((rows[p][1] or 0) > killed_at + 0.5 for p in orphans)
+
+            _wait(f"the dead worker's panels {sorted(orphans)} resume", taken_up, HANDOVER_BOUND)
+
+            time.sleep(4)  # the survivors poll all thirty panels for a while
+            # Now let every order finish (the fakes' clocks jump past every delivery).
+            fakes.advance(60)
+            store = Store(pg_url)
+            try:
+
+                def all_final() -> bool:
+                    report = store.report(time.time())
+                    final = sum(n for r in report.values() for s, n in r.counts.items() if s.final)
+                    return final == PANELS * ORDERS
+
+                _wait("every order final", all_final, 60)
+                now = time.time()
+                found, panel_health = health(store, now, store.report(now))
+            finally:
+                store.close()
+        finally:
+            codes = stop_workers(workers)
+        assert codes == [0, 0]
+        logs = "".join(p.read_text() for p in tmp_path.glob("worker*.log"))
+        assert "Traceback" not in logs, logs[-3000:]
+
+        # Health: the killed worker is not shown as running; the others stopped cleanly.
+        states = {w.pid: w.state for w in found}
+        assert states[victim_pid] != "stopped"
+        assert not any(p.unpolled for p in panel_health)
+
+        # Rate limits, counted at each fake: no window of 1/rate (or 4/rate) seconds holds
+        # more requests than the rate allows, beyond one.
+        for name, fake in fakes.fakes.items():
+            assert len(fake.arrivals) >= 3, name
+            assert worst_window(fake.arrivals, 1 / RATE) <= 2, name
+            assert worst_window(fake.arrivals, 4 / RATE) <= 5, name
+
+    # Exactly once: per order, a chain of changes from nothing to its final status.
+    store = Store(pg_url)
+    try:
+        events = store.events(0, 10**7)
+    finally:
+        store.close()
+    orders = final_statuses(pg_url)
+    assert set(orders) == {(name, order) for name, ids in fakes.ids.items() for order in ids}
+    ids = [e.id for e in events]
+    assert ids == sorted(set(ids))
+    chains: dict[tuple[str, int], list[Event]] = defaultdict(list)
+    for event in events:
+        chains[event.panel, event.order].append(event)
+    assert set(chains) == set(orders)
+    for key, chain in chains.items():
+        previous = None
+        for event in chain:
+            assert event.previous == previous, key
+            assert event.current != previous, key
+            if previous is not None:
+                assert _RANK[event.current.status] >= _RANK[previous.status], key
+            previous = event.current
+        assert previous is not None
+        assert previous.status.final, key
+        assert orders[key] == previous.status.value, key
