@@ -15,6 +15,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _fleet import (
@@ -31,8 +32,18 @@ from _fleet import (
 pytest.importorskip("procrastinate", reason="track worker needs the workers extra")
 
 from smmpanel import Status
+from smmpanel._cli_workers import run as run_cli
 from smmpanel.tracker import Event, Store
-from smmpanel.tracker._health import health
+from smmpanel.tracker._health import (
+    begin_job,
+    create_tables,
+    describe,
+    end_job,
+    handover_start,
+    health,
+    job_beat,
+    worker_beat,
+)
 from smmpanel.tracker._workers import WorkerSettings, conninfo
 
 pytestmark = pytest.mark.slow
@@ -64,6 +75,71 @@ def test_a_sqlite_store_is_refused_with_a_reason() -> None:
     assert conninfo("postgresql+psycopg://u:p@h:5/db?sslmode=disable") == (
         "postgresql://u:p@h:5/db?sslmode=disable"
     )
+
+
+def test_hand_over_pace() -> None:
+    # A clean hand-over waits for the last request + 1/rate; nothing on record: at once.
+    assert handover_start(100.0, None, True, 0.5) == 100.0
+    assert handover_start(100.0, 99.8, True, 0.5) == pytest.approx(100.3)
+    assert handover_start(100.0, 90.0, True, 0.5) == 100.0
+    # After a dead worker, its last requests may be unrecorded: 1/rate from now.
+    assert handover_start(100.0, 90.0, False, 0.5) == 100.5
+    assert handover_start(100.0, None, False, 2.0) == 102.0
+    # No limit, no wait.
+    assert handover_start(100.0, 99.9, False, 0.0) == 100.0
+
+
+def test_the_worker_command_refuses_a_sqlite_store(tmp_path: Path, capsys: Any) -> None:
+    config = tmp_path / "panels.toml"
+    config.write_text('[panels.main]\nurl = "https://x.example/api/v2"\nkey = "k-secret"\n')
+    code = run_cli(["worker", "--store", f"sqlite:///{tmp_path / 'x.db'}", "--config", str(config)])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "needs a PostgreSQL store" in err
+    assert "k-secret" not in err
+
+
+def test_pace_rows_and_health(pg_url: str) -> None:
+    store = Store(pg_url)
+    try:
+        store.open_sync()
+        create_tables(store)
+        now = time.time()
+        # A job's life: begins (unclean until it ends), beats its last request, ends.
+        assert begin_job(store, "a", "w1", now) == (None, True)
+        job_beat(store, "a", "w1", now + 1, now + 0.5)
+        assert begin_job(store, "a", "w2", now + 2) == (now + 0.5, False)  # w1 died
+        job_beat(store, "a", "w1", now + 3, now + 3)  # a zombie's beat changes nothing
+        end_job(store, "a", "w2", now + 4, now + 3.5, None)
+        assert begin_job(store, "a", "w3", now + 5) == (now + 3.5, True)
+        worker_beat(
+            store,
+            {
+                "id": "w3",
+                "host": "h",
+                "pid": 1,
+                "started_at": now,
+                "beat_at": now + 5,
+                "panels": ["a"],
+                "lag": 0.5,
+                "polled": 10,
+                "requests": 1,
+            },
+        )
+        # Panel "b" has orders overdue for ten minutes and no worker on it.
+        store.track("b", [1, 2, 3], None, now - 600)
+        found, panels = health(store, now + 5, store.report(now + 5), unpolled_after=60)
+    finally:
+        store.close()
+    assert [(w.id, w.state, w.panels) for w in found] == [("w3", "running", ["a"])]
+    by_name = {p.panel: p for p in panels}
+    assert by_name["a"].holder == "w3"
+    assert not by_name["a"].unpolled
+    assert by_name["b"].unpolled
+    assert by_name["b"].due == 3
+    lines = describe(found, panels)
+    assert any(line.startswith("worker h:1 running") and "panels: a" in line for line in lines)
+    assert any(line.startswith("panel b: NOT POLLED") for line in lines)
 
 
 def test_three_workers_thirty_panels_one_killed(pg_url: str, tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ __all__ = [
     "PanelHealth",
     "WorkerHealth",
     "begin_job",
+    "handover_start",
     "create_tables",
     "end_job",
     "health",
@@ -38,7 +39,7 @@ __all__ = [
     "worker_stopped",
 ]
 
-LOST_AFTER = 15.0
+LOST_AFTER = 10.0
 """A worker whose last beat is older than this (seconds) is shown as lost."""
 _PG_LOCK = 0x736D6D77  # "smmw": serialises the creation of these tables
 
@@ -132,6 +133,20 @@ def begin_job(store: Store, panel: str, holder: str, now: float) -> tuple[float 
             .values(holder=holder, started_at=now, beat_at=now, clean=False)
         )
         return row.last_request_at, bool(row.clean)
+
+
+def handover_start(now: float, last: float | None, clean: bool, interval: float) -> float:
+    """When a job that takes a panel over may send its first request.
+
+    ``last`` is the latest request time on record and ``clean`` whether the previous job
+    ended cleanly (its every request recorded). After an unclean end the dead worker's
+    last requests may be missing, but none was sent after ``now``: wait ``interval`` from
+    now. ``interval`` is ``1 / rate`` (0 without a limit).
+    """
+    start = now if last is None else max(now, last + interval)
+    if not clean:
+        start = max(start, now + interval)
+    return start
 
 
 def job_beat(store: Store, panel: str, holder: str, now: float, last: float | None) -> None:
@@ -240,7 +255,7 @@ def health(
                 paces[row.panel] = row
     alive = {w.id for w in found if w.state == "running"}
     panels: list[PanelHealth] = []
-    for name in sorted(set(reports) | set(names)):
+    for name in sorted(set(reports) | set(names) | set(paces)):
         report = reports.get(name)
         paced = paces.get(name)
         beat_at = None if paced is None else paced.beat_at

@@ -220,9 +220,7 @@ class _Runtime:
         store = self.store
         now = time.time()
         last, clean = await store.call(_health.begin_job, store, name, self.owner, now)
-        start_at = now if last is None else max(now, last + interval)
-        if not clean:  # the last holder died: its final requests may be unrecorded
-            start_at = max(start_at, now + interval)
+        start_at = _health.handover_start(now, last, clean, interval)
         deadline = now + max(self.settings.slice, 10 * interval)
         self.held[name] = 0.0
         backoff: float | None = None
