@@ -81,7 +81,8 @@ def fleet(
                 realtime=True, latency=latency, balance="1000000", auto_orders=auto, seed=n
             )
             if auto:
-                ids[name] = list(range(1_000_001, 1_000_001 + orders))
+                # Those the fake answers Pending or In progress, forever (id % 5 < 2).
+                ids[name] = [1_000_000 + 5 * (i // 2) + i % 2 for i in range(orders)]
             else:
                 low, high = quantity
                 ids[name] = [
