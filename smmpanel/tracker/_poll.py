@@ -67,7 +67,7 @@ class PollReport:
     """The lease passed to another owner mid-way; the batch in hand was not written."""
 
 
-_DOWN = (TransportError, ProtocolError, RateLimitError)
+_FAILED = (AuthenticationError, TransportError, ProtocolError, RateLimitError)
 
 
 def _outcomes(chunk: list[Due], bulk: Bulk[OrderStatus]) -> tuple[list[Outcome], Any]:
@@ -84,7 +84,7 @@ def _outcomes(chunk: list[Due], bulk: Bulk[OrderStatus]) -> tuple[list[Outcome],
         error = errors.get(due.order)
         if isinstance(error, NotFoundError):
             done.append(Outcome(due, None, not_found=True))
-        elif isinstance(error, AuthenticationError | _DOWN) or error is None:
+        elif error is None or isinstance(error, _FAILED):
             failure = failure or error
         else:  # another per-ID refusal: polled, nothing learned; the wait grows
             done.append(Outcome(due, None))
@@ -196,9 +196,19 @@ async def poll_panel(
                     report.changed += changed
                 batch = []
 
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(writer)
-        async with send, anyio.create_task_group() as pollers:
-            for _ in range(workers):
-                pollers.start_soon(worker)
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(writer)
+            async with send, anyio.create_task_group() as pollers:
+                for _ in range(workers):
+                    pollers.start_soon(worker)
+    except ExceptionGroup as group:  # a store error: raise it, not a group
+        raise _first(group) from None
     return report
+
+
+def _first(group: ExceptionGroup[Exception]) -> Exception:
+    error: Exception = group
+    while isinstance(error, ExceptionGroup):
+        error = error.exceptions[0]
+    return error

@@ -29,7 +29,7 @@ import anyio.to_thread
 import attrs
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy import bindparam, event, func, select, tuple_
+from sqlalchemy import event, func, select
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from .._models import Status
@@ -106,7 +106,7 @@ def _sqlite_engine(url: sa.URL) -> Engine:
     if memory:
         options["poolclass"] = sa.StaticPool
     else:
-        options |= {"pool_size": 8, "max_overflow": 8}
+        options |= {"pool_size": 4, "max_overflow": 4}
     engine = sa.create_engine(url, **options)
 
     @event.listens_for(engine, "connect")
@@ -117,6 +117,7 @@ def _sqlite_engine(url: sa.URL) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: survives a killed process
         cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA cache_size=-16384")  # 16 MiB a connection, whatever the size
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -144,12 +145,24 @@ def make_engine(url: str) -> Engine:
     raise StoreError(f"the store must be sqlite:/// or postgresql+psycopg://, got {backend}://")
 
 
-def _status_columns(key: Key | None) -> dict[str, Any]:
-    if key is None:
-        return dict.fromkeys(
-            ("s", "r", "c", "sc", "rm", "cu", "x"),
-        )
-    return dict(zip(("s", "r", "c", "sc", "rm", "cu", "x"), key, strict=True))
+_NO_KEY: Key = (None, None, None, None, None, None, None)  # type: ignore[assignment]
+
+# The two statements every poll writes, per row, run as driver-level executemany with
+# plain tuples: SQLAlchemy's per-row parameter processing would cost more than SQLite.
+_UPDATE_SQL = (
+    "UPDATE smmpanel_orders SET status=?, raw_status=?, charge=?, start_count=?, remains=?,"
+    " currency=?, extra=?, polled_at=?, next_poll_at=?, wait=?, not_found=? WHERE id=?"
+)
+_CLAIM_SQL = (
+    "SELECT id, order_id, ref, wait, next_poll_at, status, raw_status, charge, start_count,"
+    " remains, currency, extra FROM smmpanel_orders WHERE panel = ? AND next_poll_at <= ?"
+    "{after} ORDER BY next_poll_at, id LIMIT ?"
+)
+_AFTER_SQL = " AND (next_poll_at > ? OR (next_poll_at = ? AND id > ?))"
+_EVENT_SQL = (
+    "INSERT INTO smmpanel_events (id, panel, order_id, ref, at, previous, current)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 _KEY_COLUMNS = (
@@ -160,24 +173,6 @@ _KEY_COLUMNS = (
     orders.c.remains,
     orders.c.currency,
     orders.c.extra,
-)
-
-_UPDATE = (
-    orders.update()
-    .where(orders.c.id == bindparam("rid"))
-    .values(
-        status=bindparam("s"),
-        raw_status=bindparam("r"),
-        charge=bindparam("c"),
-        start_count=bindparam("sc"),
-        remains=bindparam("rm"),
-        currency=bindparam("cu"),
-        extra=bindparam("x"),
-        polled_at=bindparam("pa"),
-        next_poll_at=bindparam("np"),
-        wait=bindparam("w"),
-        not_found=bindparam("nf"),
-    )
 )
 
 
@@ -356,6 +351,10 @@ class Store:
                 added += len(conn.execute(insert, rows).all())
         return added
 
+    def _sql(self, text: str) -> str:
+        """Driver SQL written with ``?`` in the driver's own placeholder style."""
+        return text if self._sqlite else text.replace("?", "%s")
+
     def _insert(self, table: sa.Table) -> Any:
         if self._sqlite:
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -467,24 +466,23 @@ class Store:
         self, panel: str, now: float, after: tuple[float, int] | None, limit: int
     ) -> list[Due]:
         """Up to ``limit`` orders due by ``now``, most overdue first, after the cursor."""
-        query = (
-            select(
-                orders.c.id,
-                orders.c.order_id,
-                orders.c.ref,
-                orders.c.wait,
-                orders.c.next_poll_at,
-                *_KEY_COLUMNS,
-            )
-            .where(orders.c.panel == panel, orders.c.next_poll_at <= now)
-            .order_by(orders.c.next_poll_at, orders.c.id)
-            .limit(limit)
-        )
+        sql = _CLAIM_SQL.format(after=_AFTER_SQL if after is not None else "")
+        params: tuple[Any, ...] = (panel, now)
         if after is not None:
-            query = query.where(tuple_(orders.c.next_poll_at, orders.c.id) > tuple_(*after))
+            params += (after[0], after[0], after[1])
         with self.engine.connect() as conn:
-            rows = conn.execute(query).all()
-        return [Due(r[0], r[1], r[2], _key(r, 5), r[3], r[4]) for r in rows]
+            rows = conn.exec_driver_sql(self._sql(sql), (*params, limit)).all()
+        return [
+            Due(
+                r[0],
+                r[1],
+                r[2],
+                None if r[5] is None else (r[5], r[6] or "", r[7], r[8], r[9], r[10], r[11]),
+                r[3],
+                r[4],
+            )
+            for r in rows
+        ]
 
     def next_due(self, panel: str) -> float | None:
         """When this panel's next order falls due (``None``: nothing left to poll)."""
@@ -508,16 +506,14 @@ class Store:
         Raises ``LeaseLost`` (writing nothing) when ``owner`` no longer holds the panel.
         """
         rng = random.Random(seed)
-        updates: list[dict[str, Any]] = []
+        updates: list[tuple[Any, ...]] = []
         changes: list[tuple[Due, Key]] = []
         first = cadence.first
         for outcome in outcomes:
             due = outcome.due
             key = outcome.key
             if outcome.not_found:
-                values = _status_columns(due.key)
-                values.update(rid=due.row, pa=now, np=None, w=None, nf=True)
-                updates.append(values)
+                updates.append((*(due.key or _NO_KEY), now, None, None, True, due.row))
                 continue
             if key is None:  # a per-ID error: polled, nothing learned
                 key = due.key
@@ -530,15 +526,8 @@ class Store:
             else:
                 wait = cadence.wait(False, due.wait)
             final = key is not None and key[0] in _FINAL
-            values = _status_columns(key)
-            values.update(
-                rid=due.row,
-                pa=now,
-                np=None if final else cadence.due(now, wait, rng),
-                w=wait,
-                nf=False,
-            )
-            updates.append(values)
+            at = None if final else cadence.due(now, wait, rng)
+            updates.append((*(key or _NO_KEY), now, at, wait, False, due.row))
         if not updates:
             return 0
         with self._write() as conn:
@@ -549,7 +538,7 @@ class Store:
             )
             if held.rowcount != 1:
                 raise LeaseLost(panel)
-            conn.execute(_UPDATE, updates)
+            conn.exec_driver_sql(self._sql(_UPDATE_SQL), updates)
             if changes:
                 # Last, so the counter's row lock is held only for the insert and commit.
                 top = conn.execute(
@@ -559,18 +548,18 @@ class Store:
                     .returning(counters.c.value)
                 ).scalar_one()
                 base = top - len(changes)
-                conn.execute(
-                    events.insert(),
+                conn.exec_driver_sql(
+                    self._sql(_EVENT_SQL),
                     [
-                        {
-                            "id": base + n,
-                            "panel": panel,
-                            "order_id": due.order,
-                            "ref": due.ref,
-                            "at": now,
-                            "previous": to_json(due.order, due.key),
-                            "current": to_json(due.order, key),
-                        }
+                        (
+                            base + n,
+                            panel,
+                            due.order,
+                            due.ref,
+                            now,
+                            to_json(due.order, due.key),
+                            to_json(due.order, key),
+                        )
                         for n, (due, key) in enumerate(changes, 1)
                     ],
                 )

@@ -87,8 +87,11 @@ class Tracker:
     """Tracks orders on ``panels`` (any mapping of names to ``Panel``s) in ``store``.
 
     ``store`` is a SQLAlchemy URL (``sqlite:///PATH``, ``postgresql+psycopg://...``) or a
-    ``Store``. ``cadence`` is ``(first, most)`` in seconds (see ``Cadence``). The panels
-    stay the caller's: the tracker never closes them.
+    ``Store``. ``cadence`` is ``(first, most)`` in seconds (see ``Cadence``). ``lease`` is
+    how long a panel stays this tracker's without a write or beat (another process may
+    take it after that; at once if this one died on the same host). ``backoff`` is the
+    first and longest rest of a failing panel, in seconds. The panels stay the caller's:
+    the tracker never closes them.
     """
 
     def __init__(
@@ -99,6 +102,7 @@ class Tracker:
         cadence: Cadence | tuple[float, float] | str = (DEFAULT_FIRST, DEFAULT_MOST),
         lease: float = 60.0,
         owner: str | None = None,
+        backoff: tuple[float, float] = (FIRST_BACKOFF, MAX_BACKOFF),
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not isinstance(panels, Mapping):
@@ -111,6 +115,7 @@ class Tracker:
             raise ValueError(f"lease must be a positive number of seconds, got {lease!r}")
         self.lease = float(lease)
         self.owner = owner or new_owner()
+        self.backoff = (float(backoff[0]), float(backoff[1]))
         self._clock = clock
         self._state = {name: _PanelState() for name in panels}
         self._stopping = False
@@ -333,7 +338,7 @@ class Tracker:
                 await self._publish(name, state, budget)
                 return
             if report.failure is not None:
-                state.backoff = min(MAX_BACKOFF, max(FIRST_BACKOFF, state.backoff * 2))
+                state.backoff = min(self.backoff[1], max(self.backoff[0], state.backoff * 2))
                 state.backoff_until = self._clock() + state.backoff * (0.5 + self._rng.random())
                 state.last_error = f"{type(report.failure).__name__}: {report.failure}"
                 logger.warning(
