@@ -280,6 +280,7 @@ def status_command(
             if panel_name is not None:
                 _known(tracker, panel_name)
             reports = await tracker.report()
+            health = await worker_lines(tracker.store, reports)  # the workers (issue 13)
         shown = [r for r in reports.values() if panel_name is None or r.panel == panel_name]
         if fmt == "json":
             writer("json", ()).write([r.as_dict() for r in shown])
@@ -297,6 +298,8 @@ def status_command(
             Column("state", "State"),
         ]
         writer(fmt, columns).write([_status_row(r, words) for r in shown])
+        if fmt == "table" and health:  # the workers (issue 13)
+            click.echo("\n".join(["", *health]))
         return 0
 
     return anyio.run(work)
@@ -469,3 +472,12 @@ def _log_to_stderr(stream: IO[str] | None = None) -> None:
 def run_track(argv: Sequence[str] | None = None) -> int:
     """Run ``smmpanel track`` on ``argv``; returns the exit status (for tests, until merged)."""
     return guarded(lambda: track.main(args=argv, prog_name="smmpanel track", standalone_mode=False))
+
+
+# ---------------------------------------------------------------------------- workers (issue 13)
+# ``track worker`` and ``track workers``, and the workers' lines under ``track status``.
+
+from ._cli_workers import register as _register_workers  # noqa: E402
+from ._cli_workers import worker_lines  # noqa: E402
+
+_register_workers(track)

@@ -1,7 +1,7 @@
 """``smmpanel track worker`` and ``smmpanel track workers``: the distributed tracker's commands.
 
-``register(track)`` adds both to the ``track`` click group. Until that group exists,
-``python -m smmpanel._cli_workers worker|workers ...`` runs them on their own.
+``register(track)`` adds both to the ``track`` click group (``_cli_track``), which also
+shows ``worker_lines`` under ``track status``.
 """
 
 from __future__ import annotations
@@ -9,13 +9,11 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Sequence
+from typing import Any
 
 import click
 
-from ._cli_errors import guarded
-
-__all__ = ["register", "worker", "workers"]
+__all__ = ["register", "worker", "worker_lines", "workers"]
 
 
 def _cadence(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
@@ -141,20 +139,11 @@ def register(group: click.Group) -> None:
     group.add_command(workers)
 
 
-@click.group()
-def _standalone() -> None:
-    """The workers' commands, until ``smmpanel track`` registers them."""
+async def worker_lines(store: Any, reports: dict[str, Any]) -> list[str]:
+    """The workers' lines for ``track status`` (none on a store no worker has used)."""
+    from .tracker._health import describe, health
 
-
-register(_standalone)
-
-
-def run(argv: Sequence[str] | None = None) -> int:
-    """Run ``worker``/``workers`` standalone; returns the exit status."""
-    return guarded(
-        lambda: _standalone.main(args=argv, prog_name="smmpanel track", standalone_mode=False)
-    )
-
-
-if __name__ == "__main__":
-    sys.exit(run())
+    if store.engine.dialect.name != "postgresql":
+        return []
+    found, panels = await store.call(health, store, time.time(), reports)
+    return describe(found, panels)

@@ -141,8 +141,8 @@ def start_worker(
         return subprocess.Popen(
             [
                 sys.executable,
-                "-m",
-                "smmpanel._cli_workers",
+                "-c",
+                "import sys; from smmpanel._cli_track import run_track; sys.exit(run_track())",
                 "worker",
                 "--store",
                 store_url,

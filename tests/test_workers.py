@@ -32,7 +32,7 @@ from _fleet import (
 pytest.importorskip("procrastinate", reason="track worker needs the workers extra")
 
 from smmpanel import Status
-from smmpanel._cli_workers import run as run_cli
+from smmpanel._cli_track import run_track
 from smmpanel.tracker import Event, Store
 from smmpanel.tracker._health import (
     begin_job,
@@ -92,7 +92,9 @@ def test_hand_over_pace() -> None:
 def test_the_worker_command_refuses_a_sqlite_store(tmp_path: Path, capsys: Any) -> None:
     config = tmp_path / "panels.toml"
     config.write_text('[panels.main]\nurl = "https://x.example/api/v2"\nkey = "k-secret"\n')
-    code = run_cli(["worker", "--store", f"sqlite:///{tmp_path / 'x.db'}", "--config", str(config)])
+    code = run_track(
+        ["worker", "--store", f"sqlite:///{tmp_path / 'x.db'}", "--config", str(config)]
+    )
     assert code == 1
     err = capsys.readouterr().err
     assert "needs a PostgreSQL store" in err
@@ -142,7 +144,7 @@ def test_pace_rows_and_health(pg_url: str) -> None:
     assert any(line.startswith("panel b: NOT POLLED") for line in lines)
 
 
-def test_three_workers_thirty_panels_one_killed(pg_url: str, tmp_path: Path) -> None:
+def test_three_workers_thirty_panels_one_killed(pg_url: str, tmp_path: Path, capsys: Any) -> None:
     with fleet(tmp_path, PANELS, ORDERS, rate=RATE, concurrency=1) as fakes:
         track_all(pg_url, fakes)
         workers: list[subprocess.Popen[bytes]] = [
@@ -192,6 +194,13 @@ def test_three_workers_thirty_panels_one_killed(pg_url: str, tmp_path: Path) -> 
                 found, panel_health = health(store, now, store.report(now))
             finally:
                 store.close()
+            # track status shows the workers under the panels' table.
+            capsys.readouterr()
+            assert run_track(["status", "--store", pg_url, "--config", str(fakes.config)]) == 0
+            shown = capsys.readouterr().out
+            running = [line for line in shown.splitlines() if " running: beat " in line]
+            assert len(running) == 2, shown
+            assert f":{victim_pid} " in shown
         finally:
             codes = stop_workers(workers)
         assert codes == [0, 0]
