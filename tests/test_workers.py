@@ -130,6 +130,9 @@ def test_pace_rows_and_health(pg_url: str) -> None:
         )
         # Panel "b" has orders overdue for ten minutes and no worker on it.
         store.track("b", [1, 2, 3], None, now - 600)
+        # Panel "c" too, but an embedded tracker (track run) holds it and just wrote.
+        store.track("c", [1, 2], None, now - 600)
+        assert store.acquire("c", "embedded", now + 4, 60)
         found, panels = health(store, now + 5, store.report(now + 5), unpolled_after=60)
     finally:
         store.close()
@@ -139,6 +142,8 @@ def test_pace_rows_and_health(pg_url: str) -> None:
     assert not by_name["a"].unpolled
     assert by_name["b"].unpolled
     assert by_name["b"].due == 3
+    assert by_name["c"].due == 2
+    assert not by_name["c"].unpolled
     lines = describe(found, panels)
     assert any(line.startswith("worker h:1 running") and "panels: a" in line for line in lines)
     assert any(line.startswith("panel b: NOT POLLED") for line in lines)

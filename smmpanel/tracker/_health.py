@@ -263,7 +263,10 @@ def health(
         holder = paced.holder if paced is not None and paced.holder in alive else None
         lag = report.lag if report is not None else 0.0
         due = report.due if report is not None else 0
-        quiet = beat_age is None or beat_age > unpolled_after
+        # Quiet: no worker's job beat for it, and no write or beat by anyone (track run too).
+        written = report.beat_at.timestamp() if report is not None and report.beat_at else None
+        last = max((t for t in (beat_at, written) if t is not None), default=None)
+        quiet = last is None or now - last > unpolled_after
         panels.append(
             PanelHealth(
                 panel=name,
@@ -278,9 +281,12 @@ def health(
 
 
 def describe(workers_found: list[WorkerHealth], panels: list[PanelHealth]) -> list[str]:
-    """Plain lines for ``track status``: one per worker, then the panels nobody polls."""
+    """Plain lines for ``track status``: one per running or lost worker, then the panels
+    nobody polls."""
     lines = []
     for w in workers_found:
+        if w.state == "stopped":  # a clean exit holds nothing and needs no one's attention
+            continue
         held = ", ".join(w.panels) if w.panels else "-"
         lines.append(
             f"worker {w.host}:{w.pid} {w.state}: beat {w.beat_age:.1f} s ago, lag "

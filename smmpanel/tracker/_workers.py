@@ -59,6 +59,8 @@ CONTROL_QUEUE = "smmpanel_control"
 POLL_TASK = "smmpanel.poll_panel"
 SCHEDULE_TASK = "smmpanel.schedule"
 REAP_TASK = "smmpanel.reap_stalled"
+FORGET_AFTER = 86400.0
+"""Health rows of workers not heard of for this long (seconds) are dropped."""
 _WAITING = (
     "SELECT queueing_lock FROM procrastinate_jobs WHERE status = 'todo' AND task_name = %(task)s"
 )
@@ -516,6 +518,7 @@ async def _serve(settings: WorkerSettings, specs: dict[str, PanelSpec]) -> None:
     await runtime.store.open()
     await runtime.store.call(_health.create_tables, runtime.store)
     await runtime.store.call(_unpause, runtime.store, list(specs))
+    await runtime.store.call(_health.forget_workers, runtime.store, time.time() - FORGET_AFTER)
     app = build_app(runtime, dsn)
     applied = await anyio.to_thread.run_sync(
         _apply_procrastinate_schema, dsn, app.schema_manager.get_schema()
