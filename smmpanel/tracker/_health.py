@@ -105,6 +105,11 @@ class PanelHealth:
     """Orders are due and nobody has polled it for longer than the threshold."""
 
 
+def _latest(last: float | None) -> Any:
+    """The later of ``last`` and the recorded request time (NULLs ignored)."""
+    return func.greatest(sa.literal(last, Float(53)), pace.c.last_request_at)
+
+
 def create_tables(store: Store) -> None:
     """Make the two tables if they are missing (PostgreSQL)."""
     with store.engine.begin() as conn:
@@ -155,7 +160,7 @@ def job_beat(store: Store, panel: str, holder: str, now: float, last: float | No
         conn.execute(
             pace.update()
             .where(pace.c.panel == panel, pace.c.holder == holder)
-            .values(beat_at=now, last_request_at=func.coalesce(last, pace.c.last_request_at))
+            .values(beat_at=now, last_request_at=_latest(last))
         )
 
 
@@ -172,7 +177,7 @@ def end_job(
                 beat_at=now,
                 clean=True,
                 backoff=backoff,
-                last_request_at=func.coalesce(last, pace.c.last_request_at),
+                last_request_at=_latest(last),
             )
         )
 

@@ -568,6 +568,13 @@ async def _serve(settings: WorkerSettings, specs: dict[str, PanelSpec]) -> None:
             settings.bound,
         )
         try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if not runtime.stopping:  # Procrastinate stopped by itself: its database failed
+                stop()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise StoreError(
+                    "the task queue's worker stopped (is the database reachable?); restart it"
+                )
             await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
