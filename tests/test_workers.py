@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _fleet import (
+from _worker_fleet import (
     final_statuses,
     fleet,
     holders,
@@ -31,9 +31,11 @@ from _fleet import (
 
 pytest.importorskip("procrastinate", reason="track worker needs the workers extra")
 
-from smmpanel import Status
+import anyio
+
+from smmpanel import Panel, Status
 from smmpanel._cli_track import run_track
-from smmpanel.tracker import Event, Store
+from smmpanel.tracker import Event, Store, Tracker
 from smmpanel.tracker._health import (
     begin_job,
     create_tables,
@@ -63,6 +65,11 @@ def _wait(what: str, condition: Callable[[], bool], timeout: float) -> float:
             pytest.fail(f"{what}: not within {timeout:.0f} s")
         time.sleep(0.2)
     return time.monotonic() - start
+
+
+async def _place(store: str, url: str, key: str) -> int:
+    async with Panel(url, key) as panel, Tracker({"p00": panel}, store=store) as tracker:
+        return await tracker.place("p00", service=1, link="https://x.example/p", quantity=1000)
 
 
 def test_the_default_bound_is_the_readmes() -> None:
@@ -167,6 +174,9 @@ def test_three_workers_thirty_panels_one_killed(pg_url: str, tmp_path: Path, cap
                 return len(seen) >= 3 and all(f.arrivals for f in fakes.fakes.values())
 
             _wait("every worker polls panels", all_took_part, 40)
+            # place() from another process (this one) while the workers run.
+            placed = anyio.run(_place, pg_url, fakes.urls["p00"], fakes.fakes["p00"].key)
+            fakes.ids["p00"].append(placed)
             held = holders(pg_url)
             victim_pid = max(held, key=lambda pid: len(held[pid]))
             victim = next(w for w in workers if w.pid == victim_pid)
@@ -192,7 +202,7 @@ def test_three_workers_thirty_panels_one_killed(pg_url: str, tmp_path: Path, cap
                 def all_final() -> bool:
                     report = store.report(time.time())
                     final = sum(n for r in report.values() for s, n in r.counts.items() if s.final)
-                    return final == PANELS * ORDERS
+                    return final == PANELS * ORDERS + 1
 
                 _wait("every order final", all_final, 60)
                 now = time.time()

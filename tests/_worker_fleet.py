@@ -25,18 +25,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class TimedFake(FakePanel):
-    """A ``FakePanel`` that notes the arrival time (``time.time()``) of every request."""
+    """A ``FakePanel`` that notes the arrival time (``time.time()``) of each status request."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.arrivals: list[float] = []
         self._arrivals_lock = threading.Lock()
 
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope.get("type") == "http":
+    async def _exchange(self, method: str, body: bytes, **options: Any) -> Any:
+        if b"action=status" in body:
             with self._arrivals_lock:
                 self.arrivals.append(time.time())
-        await super().__call__(scope, receive, send)
+        return await super()._exchange(method, body, **options)
 
 
 @attrs.define
@@ -47,6 +47,7 @@ class Fleet:
     ids: dict[str, list[int]]
     config: Path
     rate: float
+    urls: dict[str, str] = attrs.field(factory=dict)
 
     def advance(self, seconds: float) -> None:
         for fake in self.fakes.values():
@@ -72,6 +73,7 @@ def fleet(
     """
     fakes: dict[str, TimedFake] = {}
     ids: dict[str, list[int]] = {}
+    urls: dict[str, str] = {}
     lines = []
     servers: list[contextlib.AbstractContextManager[str]] = []
     try:
@@ -92,6 +94,7 @@ def fleet(
             url = server.__enter__()
             servers.append(server)
             fakes[name] = fake
+            urls[name] = url
             lines += [
                 f"[panels.{name}]",
                 f'url = "{url}"',
@@ -103,7 +106,7 @@ def fleet(
             ]
         config = directory / "panels.toml"
         config.write_text("\n".join(lines))
-        yield Fleet(fakes, ids, config, rate)
+        yield Fleet(fakes, ids, config, rate, urls)
     finally:  # stop the servers all at once: one by one takes seconds
         stops = [
             threading.Thread(target=server.__exit__, args=(None, None, None)) for server in servers
