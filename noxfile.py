@@ -19,7 +19,8 @@ nox.options.error_on_missing_interpreters = False
 @nox.session
 def tests(session: nox.Session) -> None:
     """Unit, integration (uvicorn on loopback) and CLI tests, on asyncio and trio."""
-    session.install("-e", ".[cli,fast]", *group("test"))
+    # track: the tracker's tests (they start a throwaway PostgreSQL 15 when one is installed).
+    session.install("-e", ".[cli,fast,track]", *group("test"))
     session.run("pytest", *(session.posargs or ["-q"]))
 
 
@@ -34,12 +35,15 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package and on tests/typing (type-checked, never run)."""
-    session.install("-e", ".[cli,fast]", *group("typecheck"))
+    session.install("-e", ".[cli,fast,track]", *group("typecheck"))
     session.run("mypy")
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks: smmpanel beside a hand-written floor and a naive peer, ratios from one run."""
-    session.install("-e", ".[cli,fast]", *group("bench"))
+    session.install("-e", ".[cli,fast,track]", *group("bench"))
     session.run("python", "-m", "benchmarks", *session.posargs)
+    session.run(
+        "python", "-m", "benchmarks.tracker", *[a for a in session.posargs if a == "--quick"]
+    )

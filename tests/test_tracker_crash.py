@@ -1,21 +1,25 @@
 """Crash test: a tracker over 20,000 orders on 3 panels, killed with ``kill -9`` again and again.
 
 The panels run in their own process (``_crash_panel.py``) and keep, per order, the distinct
-statuses they served; an order moves on only once the store holds its current status. The tracker process (``_crash_tracker.py``) is killed at random
-moments at least ``KILLS`` times and restarted; in the end every order must be final and
-its events must be exactly what its panel served, in order: none missing, none twice.
+statuses they served; an order moves on only once the store holds its current status.
+Trackers forked by ``_crash_tracker.py`` are killed at random moments at least ``KILLS``
+times and restarted; in the end every order must be final and its events must be exactly
+what its panel served, in order: none missing, none twice.
 """
 
 from __future__ import annotations
 
 import os
+import queue
 import random
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -42,6 +46,32 @@ def _env() -> dict[str, str]:
     return os.environ | {"PYTHONPATH": root if not path else f"{root}{os.pathsep}{path}"}
 
 
+class Lines:
+    """The zygote's output lines, read in a thread; ``expect`` takes them by first word."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._queue: queue.Queue[str] = queue.Queue()
+        self._aside: list[str] = []
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream: IO[str]) -> None:
+        for line in stream:
+            self._queue.put(line.strip())
+
+    def expect(self, word: str, timeout: float = 60.0) -> str:
+        """The next line starting with ``word`` (``queue.Empty`` after ``timeout`` s)."""
+        for line in self._aside:
+            if line.startswith(word):
+                self._aside.remove(line)
+                return line
+        end = time.monotonic() + timeout
+        while True:
+            line = self._queue.get(timeout=max(0.0, end - time.monotonic()))
+            if line.startswith(word):
+                return line
+            self._aside.append(line)
+
+
 def _wait_for(port: int) -> None:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -65,22 +95,28 @@ def test_kill_9_loses_no_change_and_writes_none_twice(store_url: str) -> None:
         base = f"http://127.0.0.1:{port}"
         command = [sys.executable, str(HERE / "_crash_tracker.py"), store_url, base, str(TOTAL)]
         deadline = time.monotonic() + 240
-        finished = False
-        while not finished and time.monotonic() < deadline:
-            with subprocess.Popen(
-                command, env=_env(), stdout=subprocess.PIPE, text=True
-            ) as tracker:
-                assert tracker.stdout is not None
-                assert tracker.stdout.readline() == "ready\n"  # its orders are tracked
+        with subprocess.Popen(
+            command, env=_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        ) as zygote:
+            assert zygote.stdout is not None
+            assert zygote.stdin is not None
+            lines = Lines(zygote.stdout)
+            code = None
+            while code is None and time.monotonic() < deadline:
+                zygote.stdin.write("go\n")
+                zygote.stdin.flush()
+                pid = int(lines.expect("pid").split()[1])
+                lines.expect("ready")  # its orders are tracked
                 try:
-                    code = tracker.wait(timeout=rng.uniform(0.1, 0.7) if kills < KILLS else 120)
-                except subprocess.TimeoutExpired:
-                    tracker.send_signal(signal.SIGKILL)
-                    tracker.wait()
+                    wait = rng.uniform(0.1, 0.7) if kills < KILLS else 120.0
+                    _, _, text = lines.expect("exit", timeout=wait).split()
+                    code = int(text)
+                except queue.Empty:
+                    os.kill(pid, signal.SIGKILL)
+                    assert lines.expect("exit").split()[2] == str(-signal.SIGKILL)
                     kills += 1
-                    continue
-                assert code == 0, "the tracker failed on its own"
-                finished = True
+            zygote.stdin.close()
+        assert code == 0, "the tracker failed on its own"
         served = {
             name: httpx.post(
                 f"{base}/{name}/api/v2", data={"key": "crash-key", "action": "served"}

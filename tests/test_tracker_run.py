@@ -23,6 +23,7 @@ from smmpanel.tracker import Cadence, Event, Tracker, status_budget
 pytestmark = pytest.mark.anyio
 
 FAST = Cadence(0.02, 0.1, jitter=0.2)
+SLOW = Cadence(60, 120)
 KEY = "sekrit-KEY-31337"
 
 
@@ -350,6 +351,9 @@ async def test_bad_input_is_refused_before_anything_is_written(store: str) -> No
             await tracker.track("a", [1, 2, -3])
         with pytest.raises(ValueError, match="positive integer"):
             await tracker.track("a", ["12x"])
+        with pytest.raises(ValueError, match="key"):
+            await tracker.place("a", service=1, link="https://x.example/p", key=KEY)
+        assert await tracker.uncertain() == []
         with pytest.raises(KeyError, match="no panel named"):
             await tracker.track("nope", [1])
         with pytest.raises(TypeError):
@@ -365,3 +369,42 @@ async def test_bad_input_is_refused_before_anything_is_written(store: str) -> No
 def test_statuses_of_a_tracked_order_keep_the_panels_word() -> None:
     status = OrderStatus(1, Status.UNKNOWN, raw_status="Queued upstream")
     assert status.raw_status == "Queued upstream"
+
+
+async def test_follow_waits_for_new_events(store: str) -> None:
+    fake = FakePanel(key=KEY)
+    ids = [fake.place(1, 100) for _ in range(5)]
+    seen: list[Event] = []
+    async with fake.panel() as panel, Tracker({"a": panel}, store=store, cadence=FAST) as tracker:
+
+        async def follow() -> None:
+            async for event in tracker.events(after=0, follow=True, every=0.01):
+                seen.append(event)
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(follow)
+            await tracker.track("a", ids)
+            tg.start_soon(_drive, [fake])
+            with anyio.fail_after(60):
+                await tracker.run(until_idle=True)
+                total = len(await _events(tracker))
+                while len(seen) < total:  # noqa: ASYNC110 - the follower polls the store
+                    await anyio.sleep(0.01)
+            tg.cancel_scope.cancel()
+    _check_chains(seen, {"a": ids})
+
+
+async def test_poll_panel_once_with_a_limit(store: str) -> None:
+    from smmpanel.tracker import Store, poll_panel
+
+    fake = FakePanel(key=KEY, auto_orders=True)
+    async with fake.panel() as panel, Tracker({"a": panel}, store=store) as tracker:
+        await tracker.track("a", range(1, 1001))
+        assert isinstance(tracker.store, Store)
+        done = await poll_panel(tracker.store, "a", panel, cadence=SLOW, owner="w:1:x", limit=250)
+        assert done.polled == 250
+        assert done.requests == 3
+        again = await poll_panel(tracker.store, "a", panel, cadence=SLOW, owner="w:2:y")
+        assert again.skipped  # w:1:x holds the lease
+        rest = await poll_panel(tracker.store, "a", panel, cadence=SLOW, owner="w:1:x")
+        assert rest.polled == 750

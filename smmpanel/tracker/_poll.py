@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import anyio
@@ -36,7 +36,7 @@ from ._cadence import Cadence
 from ._codec import key_of
 from ._store import Due, LeaseLost, Outcome, Store
 
-__all__ = ["CHUNK", "PollReport", "poll_panel"]
+__all__ = ["CHUNK", "PollReport", "Write", "poll_panel"]
 
 logger = logging.getLogger("smmpanel.tracker")
 
@@ -44,6 +44,8 @@ CHUNK = 100
 """IDs per status request: the API's limit."""
 FLUSH_ROWS = 4000
 """The most outcomes written in one transaction."""
+FLUSH_DELAY = 0.25
+"""Seconds an answer may wait for others to share its transaction."""
 
 
 @attrs.define
@@ -66,6 +68,9 @@ class PollReport:
     lease_lost: bool = False
     """The lease passed to another owner mid-way; the batch in hand was not written."""
 
+
+Write = Callable[[str, str, list[Outcome]], Awaitable[int]]
+"""Writes one panel's batch of outcomes; returns how many changed; raises ``LeaseLost``."""
 
 _FAILED = (AuthenticationError, TransportError, ProtocolError, RateLimitError)
 
@@ -103,8 +108,16 @@ async def poll_panel(
     clock: Callable[[], float] = time.time,
     on_request: Callable[[int], object] | None = None,
     rng: random.Random | None = None,
+    limit: int | None = None,
+    write: Write | None = None,
 ) -> PollReport:
-    """Poll every order of ``name`` that is due now, once; see the module's docstring."""
+    """Poll every order of ``name`` that is due now, once; see the module's docstring.
+
+    ``limit`` caps the orders claimed in this call (the most overdue first), for a worker
+    that polls in bounded slices. ``write(name, owner, outcomes)`` writes a batch and
+    returns how many changed (raising ``LeaseLost``); the default is ``store.write`` in a
+    worker thread. ``Tracker`` passes one that merges all its panels' batches.
+    """
     report = PollReport(name)
     if not await store.call(store.acquire, name, owner, clock(), lease):
         report.skipped = True
@@ -112,6 +125,7 @@ async def poll_panel(
     rng = rng or random.Random()
     workers = max(1, panel.concurrency)
     claim_rows = max(CHUNK * workers * 4, 1000)
+    left = limit if limit is not None else -1
     chunks: deque[list[Due]] = deque()
     cursor: tuple[float, int] | None = None
     exhausted = False
@@ -121,13 +135,16 @@ async def poll_panel(
     started = clock()  # orders falling due after this wait for the next call
 
     async def refill() -> None:
-        nonlocal cursor, exhausted
+        nonlocal cursor, exhausted, left
         async with claim_lock:
             if chunks or exhausted:
                 return
-            claimed = await store.call(store.claim, name, started, cursor, claim_rows)
-            if len(claimed) < claim_rows:
+            want = claim_rows if left < 0 else min(claim_rows, left)
+            claimed = await store.call(store.claim, name, started, cursor, want) if want else []
+            if len(claimed) < want or not want:
                 exhausted = True
+            if left >= 0:
+                left -= len(claimed)
             if claimed:
                 cursor = (claimed[-1].at, claimed[-1].row)
                 for start in range(0, len(claimed), CHUNK):
@@ -167,26 +184,32 @@ async def poll_panel(
             batch: list[Outcome] = []
             async for done in receive:
                 batch.extend(done)
-                # Take whatever else is ready, then write it all in one transaction.
-                while len(batch) < FLUSH_ROWS:
-                    try:
-                        batch.extend(receive.receive_nowait())
-                    except (anyio.WouldBlock, anyio.EndOfStream):
-                        break
+                # Take what else comes within FLUSH_DELAY, then write it all in one
+                # transaction: a paced panel's answers trickle in, and a commit per
+                # answer costs more than the rows it writes.
+                with anyio.move_on_after(FLUSH_DELAY):
+                    while len(batch) < FLUSH_ROWS:
+                        try:
+                            batch.extend(await receive.receive())
+                        except anyio.EndOfStream:
+                            break
                 if report.lease_lost:
                     batch = []
                     continue
                 try:
-                    changed = await store.call(
-                        store.write,
-                        name,
-                        owner,
-                        batch,
-                        clock(),
-                        cadence,
-                        lease,
-                        rng.getrandbits(32),
-                    )
+                    if write is not None:
+                        changed = await write(name, owner, batch)
+                    else:
+                        changed = await store.call(
+                            store.write,
+                            name,
+                            owner,
+                            batch,
+                            clock(),
+                            cadence,
+                            lease,
+                            rng.getrandbits(32),
+                        )
                 except LeaseLost:
                     logger.warning("panel %s: another process took over its lease", name)
                     report.lease_lost = True

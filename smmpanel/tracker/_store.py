@@ -45,6 +45,7 @@ T = TypeVar("T")
 DEFAULT_STORE = "sqlite:///smmpanel.db"
 _FINAL = frozenset(status.value for status in Status if status.final)
 _BATCH = 5000  # rows per executemany when tracking many orders
+_THREADS = 4  # store calls at once (and connections): SQLite writes one at a time anyway
 _PG_LOCK = 0x736D6D70  # "smmp": the advisory lock that serialises schema creation
 
 
@@ -106,7 +107,7 @@ def _sqlite_engine(url: sa.URL) -> Engine:
     if memory:
         options["poolclass"] = sa.StaticPool
     else:
-        options |= {"pool_size": 4, "max_overflow": 4}
+        options |= {"pool_size": _THREADS, "max_overflow": 0}
     engine = sa.create_engine(url, **options)
 
     @event.listens_for(engine, "connect")
@@ -117,7 +118,7 @@ def _sqlite_engine(url: sa.URL) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: survives a killed process
         cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.execute("PRAGMA cache_size=-16384")  # 16 MiB a connection, whatever the size
+        cursor.execute("PRAGMA cache_size=-8192")  # 8 MiB a connection, whatever the size
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -141,7 +142,7 @@ def make_engine(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return sa.create_engine(parsed, pool_size=8, max_overflow=8, pool_pre_ping=True)
+        return sa.create_engine(parsed, pool_size=_THREADS, max_overflow=4, pool_pre_ping=True)
     raise StoreError(f"the store must be sqlite:/// or postgresql+psycopg://, got {backend}://")
 
 
@@ -159,6 +160,13 @@ _CLAIM_SQL = (
     "{after} ORDER BY next_poll_at, id LIMIT ?"
 )
 _AFTER_SQL = " AND (next_poll_at > ? OR (next_poll_at = ? AND id > ?))"
+# SQLite: a claim as one JSON row, because sqlite3 hands the GIL back and forth for every
+# row it steps through, which a busy event loop thread turns into a wait per row.
+_SQLITE_CLAIM = (
+    "SELECT json_group_array(json_array(id, order_id, ref, printf('%!.17g', wait),"
+    " printf('%!.17g', next_poll_at), status, raw_status, charge, start_count, remains,"
+    " currency, extra)) FROM ({inner})"
+)
 _EVENT_SQL = (
     "INSERT INTO smmpanel_events (id, panel, order_id, ref, at, previous, current)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
@@ -262,7 +270,7 @@ class Store:
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a sync store method in a worker thread (asyncio and trio alike)."""
         if self._limiter is None:
-            self._limiter = anyio.CapacityLimiter(8)
+            self._limiter = anyio.CapacityLimiter(_THREADS)
         return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=self._limiter)
 
     def _write(self) -> Any:
@@ -470,8 +478,18 @@ class Store:
         params: tuple[Any, ...] = (panel, now)
         if after is not None:
             params += (after[0], after[0], after[1])
-        with self.engine.connect() as conn:
-            rows = conn.exec_driver_sql(self._sql(sql), (*params, limit)).all()
+        if self._sqlite:
+            sql = _SQLITE_CLAIM.format(inner=sql.replace("SELECT id,", "SELECT id AS id,", 1))
+            with self.engine.connect() as conn:
+                text = conn.exec_driver_sql(sql, (*params, limit)).scalar()
+            rows = msgspec.json.decode(text or "[]")
+            for row in rows:
+                row[3] = None if row[3] is None else float(row[3])
+                row[4] = float(row[4])
+            rows.sort(key=lambda row: (row[4], row[0]))
+        else:
+            with self.engine.connect() as conn:
+                rows = conn.exec_driver_sql(self._sql(sql), (*params, limit)).all()
         return [
             Due(
                 r[0],
@@ -505,9 +523,78 @@ class Store:
 
         Raises ``LeaseLost`` (writing nothing) when ``owner`` no longer holds the panel.
         """
+        (changed,) = self.write_many([(panel, owner, outcomes)], now, cadence, ttl, seed)
+        if changed is None:
+            raise LeaseLost(panel)
+        return changed
+
+    def write_many(
+        self,
+        batches: Sequence[tuple[str, str, Iterable[Outcome]]],
+        now: float,
+        cadence: Cadence,
+        ttl: float,
+        seed: int,
+    ) -> list[int | None]:
+        """Write several panels' batches in one transaction (one commit for many panels).
+
+        Returns, per batch, how many changed, or ``None`` when its owner no longer holds
+        that panel's lease (that batch is not written; the others are).
+        """
         rng = random.Random(seed)
+        results: list[int | None] = []
         updates: list[tuple[Any, ...]] = []
-        changes: list[tuple[Due, Key]] = []
+        changes: list[tuple[str, Due, Key]] = []
+        with self._write() as conn:
+            for panel, owner, outcomes in batches:
+                held = conn.execute(
+                    panels.update()
+                    .where(panels.c.name == panel, panels.c.owner == owner)
+                    .values(lease_until=now + ttl, beat_at=now)
+                )
+                if held.rowcount != 1:
+                    results.append(None)
+                    continue
+                before = len(changes)
+                self._plan(panel, outcomes, now, cadence, rng, updates, changes)
+                results.append(len(changes) - before)
+            if updates:
+                conn.exec_driver_sql(self._sql(_UPDATE_SQL), updates)
+            if changes:
+                # Last, so the counter's row lock is held only for the insert and commit.
+                top = conn.execute(
+                    counters.update()
+                    .where(counters.c.name == "events")
+                    .values(value=counters.c.value + len(changes))
+                    .returning(counters.c.value)
+                ).scalar_one()
+                base = top - len(changes)
+                rows = [
+                    (
+                        base + n,
+                        panel,
+                        due.order,
+                        due.ref,
+                        now,
+                        to_json(due.order, due.key),
+                        to_json(due.order, key),
+                    )
+                    for n, (panel, due, key) in enumerate(changes, 1)
+                ]
+                conn.exec_driver_sql(self._sql(_EVENT_SQL), rows)
+        return results
+
+    @staticmethod
+    def _plan(
+        panel: str,
+        outcomes: Iterable[Outcome],
+        now: float,
+        cadence: Cadence,
+        rng: random.Random,
+        updates: list[tuple[Any, ...]],
+        changes: list[tuple[str, Due, Key]],
+    ) -> None:
+        """The row updates and the events of one panel's outcomes."""
         first = cadence.first
         for outcome in outcomes:
             due = outcome.due
@@ -521,49 +608,13 @@ class Store:
             else:
                 changed = key != due.key
             if changed:
-                changes.append((due, key))  # type: ignore[arg-type]
+                changes.append((panel, due, key))  # type: ignore[arg-type]
                 wait = first
             else:
                 wait = cadence.wait(False, due.wait)
             final = key is not None and key[0] in _FINAL
             at = None if final else cadence.due(now, wait, rng)
             updates.append((*(key or _NO_KEY), now, at, wait, False, due.row))
-        if not updates:
-            return 0
-        with self._write() as conn:
-            held = conn.execute(
-                panels.update()
-                .where(panels.c.name == panel, panels.c.owner == owner)
-                .values(lease_until=now + ttl, beat_at=now)
-            )
-            if held.rowcount != 1:
-                raise LeaseLost(panel)
-            conn.exec_driver_sql(self._sql(_UPDATE_SQL), updates)
-            if changes:
-                # Last, so the counter's row lock is held only for the insert and commit.
-                top = conn.execute(
-                    counters.update()
-                    .where(counters.c.name == "events")
-                    .values(value=counters.c.value + len(changes))
-                    .returning(counters.c.value)
-                ).scalar_one()
-                base = top - len(changes)
-                conn.exec_driver_sql(
-                    self._sql(_EVENT_SQL),
-                    [
-                        (
-                            base + n,
-                            panel,
-                            due.order,
-                            due.ref,
-                            now,
-                            to_json(due.order, due.key),
-                            to_json(due.order, key),
-                        )
-                        for n, (due, key) in enumerate(changes, 1)
-                    ],
-                )
-        return len(changes)
 
     # ------------------------------------------------------------------ reading
 

@@ -27,7 +27,7 @@ from .._models import Status
 from ._cadence import DEFAULT_FIRST, DEFAULT_MOST, Cadence
 from ._models import Event, PanelReport, TrackedOrder
 from ._poll import PollReport, poll_panel
-from ._store import DEFAULT_STORE, Store, new_owner
+from ._store import DEFAULT_STORE, LeaseLost, Outcome, Store, new_owner
 
 __all__ = ["Tracker", "status_budget"]
 
@@ -83,6 +83,64 @@ class _PanelState:
     changed: int = 0
 
 
+@attrs.define
+class _Pending:
+    panel: str
+    owner: str
+    outcomes: list[Outcome]
+    done: anyio.Event = attrs.field(factory=anyio.Event)
+    changed: int = 0
+    error: BaseException | None = None
+
+
+class _Batcher:
+    """One writer for every panel of a tracker: batches that are ready together are written
+    in one transaction, so many panels cost one commit, not one each."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        self._tracker = tracker
+        self._pending: list[_Pending] = []
+        self._wake = anyio.Event()
+
+    async def write(self, panel: str, owner: str, outcomes: list[Outcome]) -> int:
+        item = _Pending(panel, owner, outcomes)
+        self._pending.append(item)
+        self._wake.set()
+        await item.done.wait()
+        if item.error is not None:
+            raise item.error
+        return item.changed
+
+    async def run(self) -> None:
+        tracker = self._tracker
+        store = tracker.store
+        while True:
+            await self._wake.wait()
+            self._wake = anyio.Event()
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    results = await store.call(
+                        store.write_many,
+                        [(item.panel, item.owner, item.outcomes) for item in batch],
+                        tracker._clock(),
+                        tracker.cadence,
+                        tracker.lease,
+                        tracker._rng.getrandbits(32),
+                    )
+                except Exception as error:
+                    for item in batch:
+                        item.error = error
+                        item.done.set()
+                    continue
+                for item, changed in zip(batch, results, strict=True):
+                    if changed is None:
+                        item.error = LeaseLost(item.panel)
+                    else:
+                        item.changed = changed
+                    item.done.set()
+
+
 class Tracker:
     """Tracks orders on ``panels`` (any mapping of names to ``Panel``s) in ``store``.
 
@@ -121,6 +179,7 @@ class Tracker:
         self._stopping = False
         self._stop_event: anyio.Event | None = None
         self._rng = random.Random()
+        self._batcher: _Batcher | None = None
 
     def __repr__(self) -> str:
         return f"<Tracker panels={list(self.panels)} store={self.store!r}>"
@@ -175,6 +234,9 @@ class Tracker:
         nothing (refused, never sent) leaves no row. Nothing is ever sent twice.
         """
         target = self._panel(panel)
+        refused = {"key", "action"} & set(add_arguments)
+        if refused:  # checked before the intent is written: a key never reaches the store
+            raise ValueError(f"place() fields must not include {sorted(refused)}")
         fields = {name: _text(value) for name, value in add_arguments.items() if value is not None}
         row = await self.store.call(self.store.intent, panel, ref, fields, self._clock())
         try:
@@ -282,10 +344,14 @@ class Tracker:
         """
         self._stopping = False
         self._stop_event = anyio.Event()
+        batcher = self._batcher = _Batcher(self)
         try:
             async with anyio.create_task_group() as tg:
-                for name in self.panels:
-                    tg.start_soon(self._loop, name, until_idle)
+                tg.start_soon(batcher.run)
+                async with anyio.create_task_group() as loops:
+                    for name in self.panels:
+                        loops.start_soon(self._loop, name, until_idle)
+                tg.cancel_scope.cancel()  # every loop has written its last batch
         finally:
             with anyio.CancelScope(shield=True):
                 for name in self.panels:
@@ -309,8 +375,12 @@ class Tracker:
         state = self._state[name]
         state.paused = None
         budget = status_budget(panel)
+        published = 0.0
         while not self._stopping:
             now = self._clock()
+            if now - published >= IDLE_BEAT:  # others read it: track status, report()
+                await self._publish(name, state, budget)
+                published = now
             if state.backoff_until > now:
                 await self._nap(state, state.backoff_until - now)
                 continue
@@ -326,6 +396,7 @@ class Tracker:
                     clock=self._clock,
                     on_request=lambda _n: state.meter.add(self._clock()),
                     rng=self._rng,
+                    write=None if self._batcher is None else self._batcher.write,
                 )
             except Exception as error:  # the store failed: back off, keep the others going
                 logger.warning("panel %s: store error %s: %s", name, type(error).__name__, error)
