@@ -24,8 +24,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from _worker_fleet import Fleet, fleet, holders, start_worker, stop_workers, track_all
 from _pg import fresh_database, throwaway
+from _worker_fleet import Fleet, fleet, holders, start_worker, stop_workers, track_all
 
 
 def _count(fakes: Fleet, start: float, end: float) -> int:
