@@ -11,7 +11,7 @@ def group(name: str) -> list[str]:
     return list(nox.project.dependency_groups(PYPROJECT, name))
 
 
-nox.options.sessions = ["tests", "lint", "typecheck"]
+nox.options.sessions = ["tests", "tests_core", "lint", "typecheck"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.error_on_missing_interpreters = False
 
@@ -21,6 +21,13 @@ def tests(session: nox.Session) -> None:
     """Unit, integration (uvicorn on loopback) and CLI tests, on asyncio and trio."""
     # track: the tracker's tests (they start a throwaway PostgreSQL 15 when one is installed).
     session.install("-e", ".[cli,fast,track]", *group("test"))
+    session.run("pytest", *(session.posargs or ["-q"]))
+
+
+@nox.session
+def tests_core(session: nox.Session) -> None:
+    """The tests with only the core dependencies: those needing the cli or fast extra skip."""
+    session.install("-e", ".", *group("test"))
     session.run("pytest", *(session.posargs or ["-q"]))
 
 

@@ -7,7 +7,9 @@
         result = await panel.statuses(order_ids)
 """
 
-from ._client import Panel
+import logging
+
+from ._client import Panel, Watch
 from ._config import VERSION as __version__
 from ._errors import (
     AuthenticationError,
@@ -23,11 +25,18 @@ from ._errors import (
     UncertainOrderError,
 )
 from ._models import Balance, Bulk, OrderStatus, RefillState, RefillStatus, Service, Status
+from ._panels import Catalogue, CatalogueDiff, Panels, diff  # after Panel and the models
+
+# A library's log records (retries, 429 pauses) are for programs that configure logging;
+# without this, logging's last-resort handler would print warnings on stderr.
+logging.getLogger("smmpanel").addHandler(logging.NullHandler())
 
 __all__ = [
     "AuthenticationError",
     "Balance",
     "Bulk",
+    "Catalogue",
+    "CatalogueDiff",
     "InsecureURLWarning",
     "InsufficientFundsError",
     "InvalidRequestError",
@@ -35,6 +44,7 @@ __all__ = [
     "OrderStatus",
     "Panel",
     "PanelError",
+    "Panels",
     "ProtocolError",
     "RateLimitError",
     "RefillState",
@@ -44,5 +54,7 @@ __all__ = [
     "Status",
     "TransportError",
     "UncertainOrderError",
+    "Watch",
     "__version__",
+    "diff",
 ]

@@ -1,4 +1,4 @@
-"""The exception tree, and the rules that pick a class from a panel's own words.
+"""The exception tree; which class a panel's words mean is decided in ``_protocol.classify``.
 
 ::
 
@@ -18,7 +18,6 @@ No exception here ever holds the API key or an ``httpx.Request`` (whose body hol
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +33,9 @@ __all__ = [
     "SMMPanelError",
     "TransportError",
     "UncertainOrderError",
+    # inside the package only
+    "Failure",
+    "answered",
 ]
 
 
@@ -141,86 +143,29 @@ class InsecureURLWarning(UserWarning):
     """The panel URL is plain ``http://`` to a non-loopback host: the key travels in clear."""
 
 
-# Matched on a folded message: lower case, with ``_ . - /`` read as spaces, so translation
-# keys such as ``neworder.error.not_enough_funds`` read as words. Order matters:
-# "API is Disable for this user or User Not Found!" is about the key, not an order.
-_RULES: tuple[tuple[type[PanelError], re.Pattern[str]], ...] = (
-    (
-        AuthenticationError,
-        re.compile(
-            r"\bapi\s*key\b|\bapi is disabled?\b|\buser not found\b|\bsuspended\b"
-            r"|\bnot active\b|\binactive\b|\bunauthori[sz]ed\b|\bunauthenticated\b|\bbanned\b"
-            r"|\bincorrect key\b|\binvalid key\b|\bwrong key\b"
-        ),
-    ),
-    (
-        InsufficientFundsError,
-        re.compile(
-            r"\bnot enough (funds|money|balance)\b|\binsufficient\b|\blow balance\b"
-            r"|\bbalance is (too )?low\b|\bnot enough\b.*\bbalance\b"
-            r"|\benough (funds|money|balance)\b|\bbalance\b.*\bnot enough\b"
-        ),
-    ),
-    (RateLimitError, re.compile(r"\btoo many( requests)?\b|\brate limit|\bthrottl")),
-    # "Service not found" is a bad field, not an unknown order: before NotFoundError's
-    # catch-all "not found".
-    (
-        InvalidRequestError,
-        re.compile(r"\b(service|link)s?( id)? (was |is )?not found\b|\bno such (service|link)\b"),
-    ),
-    (
-        NotFoundError,
-        re.compile(
-            r"\b(incorrect|invalid|unknown|wrong) (order|refill)( id)?\b"
-            r"|\b(order|refill)s? (id )?(was )?not found\b|\bnot found\b"
-            r"|\bno such (order|refill)\b|\bbulunamad|\bkh[oô]ng t[iì]m th[aấ]y"
-            r"|\bno encontrad|\bn[aã]o encontrad|\bnicht gefunden"
-        ),
-    ),
-    (
-        InvalidRequestError,
-        re.compile(
-            r"\bservice\b|\bquantity\b|\blink\b|\binvalid\b|\bincorrect\b|\bminimum\b"
-            r"|\bmaximum\b|\bmin\b|\bmax\b|\bdisabled?\b|\brequired\b|\bmissing\b|\bduplicate\b"
-            r"|\bnot allowed\b|\bnot supported\b|\bbad request\b|\bactive order\b"
-            r"|\bmust\b|\binterval\b|\bruns\b|\bcomments?\b|\busernames?\b"
-        ),
-    ),
-)
-_FOLD = str.maketrans({"_": " ", ".": " ", "-": " ", "/": " "})
-_BY_STATUS: dict[int, type[PanelError]] = {
-    400: InvalidRequestError,
-    401: AuthenticationError,
-    402: InsufficientFundsError,
-    403: AuthenticationError,
-    404: NotFoundError,
-    422: InvalidRequestError,
-    429: RateLimitError,
-}
+def answered(error: SMMPanelError) -> bool:
+    """The panel read the request and answered about this ID (an unknown order, say).
+
+    Not a bad key and not a rate limit: those say nothing about the ID itself.
+    """
+    return isinstance(error, PanelError) and not isinstance(
+        error, AuthenticationError | RateLimitError
+    )
 
 
-def error_class(message: str, status_code: int | None = None) -> type[PanelError]:
-    """The class a panel's message names; the HTTP status decides only when the words don't."""
-    folded = message.lower().translate(_FOLD)
-    for cls, pattern in _RULES:
-        if pattern.search(folded):
-            return cls
-    if status_code is not None:
-        return _BY_STATUS.get(status_code, PanelError)
-    return PanelError
+class Failure(Exception):
+    """One failed attempt as the layers below the client report it: the error, and its odds.
 
+    ``unsent``: the request provably never left, so even a write may go again.
+    ``transient``: another attempt may be answered differently (a 5xx, an unreadable body,
+    a dropped connection), so a read may go again. The client raises ``error``; a
+    ``Failure`` never leaves the package.
+    """
 
-def panel_error(
-    message: str,
-    *,
-    action: str | None,
-    status_code: int | None = None,
-    retry_after: float | None = None,
-) -> PanelError:
-    """Build the exception for a panel's error ``message``."""
-    cls = error_class(message, status_code)
-    if status_code == 429 or cls is RateLimitError:
-        return RateLimitError(
-            message, action=action, status_code=status_code, retry_after=retry_after
-        )
-    return cls(message, action=action, status_code=status_code)
+    def __init__(
+        self, error: SMMPanelError, *, unsent: bool = False, transient: bool = False
+    ) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.unsent = unsent
+        self.transient = transient

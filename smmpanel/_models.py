@@ -22,6 +22,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+PerID = dict[int, "T | SMMPanelError"]
+"""What a multi-ID call found for each ID: its value or its error (inside the package)."""
 
 _FOLD = str.maketrans("", "", " _-\t")
 
@@ -147,9 +149,11 @@ class Service:
     rate: Decimal
     min: int
     max: int
-    refill: bool = False
-    cancel: bool = False
-    dripfeed: bool = False
+    # ``None`` when the catalogue does not say (v1 catalogues never name refill or cancel):
+    # unknown is not "no".
+    refill: bool | None = None
+    cancel: bool | None = None
+    dripfeed: bool | None = None
     description: str | None = None
     extra: dict[str, Any] = attrs.field(factory=dict, hash=False)
 
@@ -169,6 +173,9 @@ class OrderStatus:
     remains: int | None = None
     currency: str | None = None
     raw_status: str = ""
+    extra: dict[str, Any] = attrs.field(factory=dict, hash=False)
+    """Fields the panel sent that have no name here (drip-feed ``runs``, child ``orders``,
+    ``posts``); empty when none."""
 
     @property
     def final(self) -> bool:

@@ -145,7 +145,7 @@ def start_worker(
             [
                 sys.executable,
                 "-c",
-                "import sys; from smmpanel._cli_track import run_track; sys.exit(run_track())",
+                "import sys; from smmpanel._cli.track import run_track; sys.exit(run_track())",
                 "worker",
                 "--store",
                 store_url,

@@ -26,6 +26,12 @@ import attrs
 import httpx
 import pytest
 
+pytest.importorskip("click", reason="the command line needs the cli extra")
+pytest.importorskip("rich", reason="the command line needs the cli extra")
+pytest.importorskip("uvicorn", reason="fake-panel needs the cli extra")
+
+from _checks import assert_one_error
+
 from smmpanel import Status
 from smmpanel.testing import FakePanel
 
@@ -97,16 +103,6 @@ def lines(text: str) -> list[dict[str, Any]]:
 def rows(text: str) -> list[dict[str, str]]:
     """CSV with a header row, parsed."""
     return list(csv.DictReader(io.StringIO(text)))
-
-
-def assert_one_error(result: subprocess.CompletedProcess[str], code: int, *words: str) -> None:
-    """Exit ``code``, exactly one ``error:`` line on stderr holding ``words``, no traceback."""
-    assert result.returncode == code, (result.returncode, result.stderr)
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert result.stderr.startswith("error: ")
-    assert "Traceback" not in result.stdout + result.stderr
-    for word in words:
-        assert word in result.stderr
 
 
 def expected_status(fake: FakePanel, order: int) -> dict[str, Any]:
@@ -485,22 +481,6 @@ def test_fake_panel_serves_until_ctrl_c() -> None:
     assert "Traceback" not in err
 
 
-def test_core_needs_no_cli_dependencies() -> None:
-    """`import smmpanel` works without click, rich and uvicorn; the CLI then says what to do."""
-    block = "import sys; sys.modules.update(click=None, rich=None, uvicorn=None); "
-    result = subprocess.run(
-        [sys.executable, "-c", block + "import smmpanel; print(smmpanel.Panel)"],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    result = subprocess.run(
-        [sys.executable, "-c", block + "import runpy; runpy.run_module('smmpanel', "
-         "run_name='__main__')", "balance"],
-        capture_output=True, text=True, check=False, timeout=60,
-    )  # fmt: skip
-    assert_one_error(result, 1, "smmpanel[cli]")
-
-
 def test_stdout_closed_early(v2: Served) -> None:
     """A reader that stops early (`| head`) ends the command quietly, without a traceback."""
     orders = [v2.fake.place(1, 100) for _ in range(500)]
@@ -545,7 +525,7 @@ def test_ctrl_c_while_waiting_for_stdin(v2: Served) -> None:
 @pytest.mark.parametrize("cut", [1, 2, 3, 5, 7, 64])
 def test_ids_split_anywhere_between_reads(cut: int) -> None:
     """IDs cut by read boundaries are joined again; separators are whitespace and commas."""
-    from smmpanel._cli_ids import Tokens
+    from smmpanel._cli.ids import Tokens
 
     text = b"12 345,\n\n6789\t10,11\r\n  12"
     tokens = Tokens("stdin", "an order ID")

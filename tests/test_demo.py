@@ -9,6 +9,9 @@ import time
 
 import pytest
 
+pytest.importorskip("click", reason="the demo needs the cli extra")
+pytest.importorskip("rich", reason="the demo needs the cli extra")
+
 
 @pytest.mark.slow
 def test_demo_runs_without_a_terminal() -> None:

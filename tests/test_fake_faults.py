@@ -51,6 +51,7 @@ async def faulted(
 def served() -> Iterator[tuple[FakePanel, str]]:
     """A fake on a free local port, stopped after the test."""
     fake = FakePanel()
+    pytest.importorskip("uvicorn", reason="serve() needs the cli extra")
     with fake.serve() as url:
         yield fake, url
 
@@ -273,6 +274,7 @@ async def test_latency_delays_every_answer() -> None:
 async def test_serve_over_real_http(dialect: str, content_type: str) -> None:
     """``serve()`` yields a local URL a client uses like any panel's; the port closes on exit."""
     fake = FakePanel(dialect=dialect)  # type: ignore[arg-type]
+    pytest.importorskip("uvicorn", reason="serve() needs the cli extra")
     with fake.serve() as url:
         assert url.startswith("http://127.0.0.1:")
         assert url.endswith(f"/api/{dialect}")
@@ -420,6 +422,7 @@ async def test_serve_stops_promptly_with_a_request_waiting() -> None:
     """Exiting ``serve()`` ends a slow request's wait; the request is then not processed."""
     fake = FakePanel()
     fake.inject("slow", delay=60)
+    pytest.importorskip("uvicorn", reason="serve() needs the cli extra")
     with fake.serve() as url:
         async with Panel(url, fake.key, timeout=0.1, retries=0) as panel:
             with pytest.raises(TransportError):
@@ -433,6 +436,7 @@ async def test_serve_stops_promptly_with_a_request_waiting() -> None:
 def test_two_fakes_serve_side_by_side() -> None:
     """Port 0 picks a free port for each."""
     first, second = FakePanel(), FakePanel(dialect="v1")
+    pytest.importorskip("uvicorn", reason="serve() needs the cli extra")
     with first.serve() as one, second.serve() as two:
         assert one != two
         assert one.endswith("/api/v2")

@@ -697,7 +697,7 @@ async def test_place_fills_in_what_a_type_needs() -> None:
         order = fake.orders[fake.place(service.id, service.min)]
         assert order.service is service
     assert fake.orders[23503].quantity == 10  # Custom Comments: one line per unit
-    assert fake.requests == []
+    assert len(fake.requests) == 0
     with pytest.raises(ValueError, match="Incorrect service ID"):
         fake.place(99, 100)
     with pytest.raises(ValueError, match="Quantity less than minimal 50"):
@@ -788,7 +788,7 @@ async def test_max_in_flight_with_a_concurrent_panel() -> None:
     assert fake.max_in_flight == 4
     assert fake.in_flight == 0
     fake.reset_stats()
-    assert fake.requests == []
+    assert len(fake.requests) == 0
     assert fake.max_in_flight == 0
 
 
@@ -847,12 +847,15 @@ async def test_auto_orders_v1_words_and_many_ids_through_panel() -> None:
 
 
 async def test_asgi_app_answers_through_httpx() -> None:
-    """The fake is an ASGI app: any path, same answers as over the transport."""
+    """The fake is an ASGI app: on its API path, same answers as over the transport."""
     fake = FakePanel(dialect="v1")
     transport = httpx.ASGITransport(app=fake)
-    async with Panel("http://127.0.0.1/anything", fake.key, transport=transport) as panel:
+    async with Panel(f"http://127.0.0.1{fake.path}", fake.key, transport=transport) as panel:
         assert (await panel.balance()).amount == 1000
         order = await panel.add(service=1, link=LINK, quantity=100)
+    async with httpx.AsyncClient(transport=transport) as client:  # issue 9, item 17
+        elsewhere = await client.post("http://127.0.0.1/anything", data={"key": fake.key})
+    assert elsewhere.status_code == 404
     assert fake.orders[order].quantity == 100
     assert fake.max_in_flight == 1
     assert fake.in_flight == 0

@@ -12,6 +12,7 @@ import smmpanel
 from smmpanel.testing import FakePanel
 
 pytest.importorskip("httpx_aiohttp")
+pytest.importorskip("uvicorn", reason="serve() needs the cli extra")
 
 
 @pytest.fixture

@@ -18,6 +18,8 @@ import pytest
 import smmpanel
 from smmpanel.testing import FakePanel
 
+pytest.importorskip("uvicorn", reason="serve() needs the cli extra")
+
 pytestmark = pytest.mark.anyio
 
 FAULTS = ("html502", "empty500", "drop", "rate_limit", "truncated", "slow")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 import smmpanel
-from smmpanel import _pool
+from smmpanel._http import pool as _pool
 from smmpanel.testing import FakePanel
 
 pytestmark = pytest.mark.anyio
@@ -17,6 +17,7 @@ pytestmark = pytest.mark.anyio
 @pytest.fixture(scope="module")
 def served() -> Iterator[tuple[FakePanel, str]]:
     fake = FakePanel(auto_orders=True, latency=0.01)
+    pytest.importorskip("uvicorn", reason="serve() needs the cli extra")
     with fake.serve() as url:
         yield fake, url
 
@@ -62,3 +63,21 @@ async def test_a_failed_request_frees_its_slot(served: tuple[FakePanel, str]) ->
         fake.clear_faults()
     assert result.errors
     assert len(result) == 5000
+
+
+def test_https_pools_share_one_ssl_context_per_process() -> None:
+    """Loading CA certificates costs 25-95 ms: it happens once per process, not per Panel."""
+    contexts = {
+        id(shard._pool._ssl_context)
+        for transport in (_pool.pooled_transport(8), _pool.pooled_transport(64))
+        for shard in getattr(transport, "_shards", [transport])
+    }
+    assert len(contexts) == 1
+
+
+def test_an_http_panel_loads_no_ca_certificates() -> None:
+    """A plain-http pool never verifies a certificate, so it skips loading them."""
+    transport = _pool.pooled_transport(8, https=False)
+    context = transport._pool._ssl_context  # type: ignore[attr-defined]
+    assert context is not None
+    assert context.cert_store_stats()["x509_ca"] == 0

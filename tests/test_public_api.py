@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import enum
 import importlib
+import inspect
+import types
 from decimal import Decimal
 
 import attrs
 import pytest
 
 import smmpanel
+from smmpanel._validate import FIELDS
 
 PUBLIC = {
     # the client
     "Panel",
+    "Watch",
+    # many panels as one
+    "Panels",
+    "Catalogue",
+    "CatalogueDiff",
+    "diff",
     # models
     "Balance",
     "Bulk",
@@ -43,6 +52,26 @@ def test_all_is_exactly_the_public_names() -> None:
     """smmpanel.__all__ holds exactly the names API.md fixes, plus __version__."""
     assert set(smmpanel.__all__) == PUBLIC
     assert len(smmpanel.__all__) == len(set(smmpanel.__all__))
+
+
+def test_all_is_exactly_what_the_package_exposes() -> None:
+    """Every public attribute of smmpanel is in __all__ and vice versa: nothing leaks.
+
+    As httpx's test_exported_members: submodules (``smmpanel.testing``) are not members.
+    """
+    exposed = {
+        name
+        for name, value in vars(smmpanel).items()
+        if not name.startswith("_") and not isinstance(value, types.ModuleType)
+    }
+    assert exposed == set(smmpanel.__all__) - {"__version__"}
+
+
+def test_add_names_every_field_of_the_field_table() -> None:
+    """Panel.add's keyword fields are exactly the table that formats them, in its order."""
+    parameters = inspect.signature(smmpanel.Panel.add).parameters
+    named = [name for name, p in parameters.items() if p.kind is p.KEYWORD_ONLY]
+    assert named == ["service", *FIELDS]
 
 
 @pytest.mark.parametrize("name", sorted(PUBLIC))
@@ -150,5 +179,6 @@ def test_model_fields_are_the_api_fields() -> None:
         "remains",
         "currency",
         "raw_status",
+        "extra",
     ]
     assert names[smmpanel.RefillStatus] == ["refill", "status", "raw_status"]

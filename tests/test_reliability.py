@@ -12,7 +12,10 @@ import httpx
 import pytest
 
 import smmpanel
-from smmpanel import _gate, _wire
+from smmpanel._config import MAX_RETRY_AFTER
+from smmpanel._http import exchange as _wire
+from smmpanel._http import throttle as _gate
+from smmpanel._protocol import retry_after
 
 pytestmark = pytest.mark.anyio
 
@@ -231,10 +234,10 @@ async def test_retries_exhausted_put_the_error_on_the_chunk_ids_only() -> None:
 
 async def test_retry_after_is_read_from_seconds_and_dates() -> None:
     """Retry-After in seconds or as an HTTP date becomes RateLimitError.retry_after."""
-    assert _wire.retry_after("7") == 7.0
-    assert _wire.retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
-    assert _wire.retry_after("soon") is None
-    assert _wire.retry_after(None) is None
+    assert retry_after("7") == 7.0
+    assert retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert retry_after("soon") is None
+    assert retry_after(None) is None
     script = Script(
         lambda _: httpx.Response(
             429, json={"error": "Too many requests"}, headers={"Retry-After": "3"}
@@ -267,26 +270,35 @@ def clock() -> VirtualClock:
     return VirtualClock()
 
 
+def throttle(rate: Any, clock: VirtualClock, concurrency: int = 1) -> _gate.Throttle:
+    return _gate.Throttle(rate, concurrency, now=clock.current_time, sleep=clock.sleep)
+
+
+async def turn(gate: _gate.Throttle, action: str = "status") -> None:
+    await gate.enter(action)
+    gate.leave()
+
+
 async def test_gate_spaces_requests_by_the_rate(clock: VirtualClock) -> None:
     """rate_limit=4 lets one request go every 0.25 s."""
-    gate = _gate.Gate(4, now=clock.current_time, sleep=clock.sleep)
+    gate = throttle(4, clock)
     for _ in range(5):
-        await gate.wait()
+        await turn(gate)
     assert clock.now == pytest.approx(101.0)
 
 
 async def test_gate_pause_holds_everyone(clock: VirtualClock) -> None:
     """A 429's pause delays every later request of the Panel, not just the one that got it."""
-    gate = _gate.Gate(None, now=clock.current_time, sleep=clock.sleep)
-    await gate.wait()
+    gate = throttle(None, clock)
+    await turn(gate)
     assert clock.sleeps == []
     gate.pause(2.0)
-    await gate.wait()
-    await gate.wait()
+    await turn(gate)
+    await turn(gate)
     assert clock.now == pytest.approx(102.0)
     gate.pause(1000)
-    await gate.wait()
-    assert clock.now == pytest.approx(102.0 + _gate.MAX_PAUSE)
+    await turn(gate)
+    assert clock.now == pytest.approx(102.0 + MAX_RETRY_AFTER)
 
 
 async def test_a_429_pauses_the_panel_for_its_retry_after(clock: VirtualClock) -> None:
@@ -297,7 +309,7 @@ async def test_a_429_pauses_the_panel_for_its_retry_after(clock: VirtualClock) -
         )
     )
     async with panel(script, retries=0) as p:
-        p._wire.gate = _gate.Gate(None, now=clock.current_time, sleep=clock.sleep)
+        p._wire.throttle = throttle(None, clock, concurrency=8)
         with pytest.raises(smmpanel.RateLimitError):
             await p.balance()
         await p.balance()

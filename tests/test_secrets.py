@@ -254,10 +254,10 @@ class Flaky:
 
 
 async def test_logs_never_hold_the_key(caplog: pytest.LogCaptureFixture) -> None:
-    """At DEBUG, no log record of smmpanel, httpx, httpcore or stamina holds the key,
+    """At DEBUG, no log record of smmpanel, httpx, httpcore or tenacity holds the key,
     across a run with retries, failures and panel errors."""
     caplog.set_level(logging.DEBUG)
-    for name in ("smmpanel", "httpx", "httpcore", "stamina"):
+    for name in ("smmpanel", "httpx", "httpcore", "tenacity"):
         caplog.set_level(logging.DEBUG, logger=name)
     transport = httpx.MockTransport(Flaky())
     async with Panel(URL, KEY, transport=transport, retries=4, backoff=0) as panel:

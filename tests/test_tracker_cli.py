@@ -19,7 +19,7 @@ pytest.importorskip("sqlalchemy")
 pytest.importorskip("click")
 pytest.importorskip("uvicorn")
 
-from smmpanel._cli_track import run_track
+from smmpanel._cli.track import run_track
 from smmpanel.testing import FakePanel
 
 KEY = "cli-sekrit-key-77"
@@ -168,7 +168,7 @@ def test_sigterm_finishes_the_batch_in_hand(tmp_path: Path) -> None:
         args = ["--url", url, "--key", KEY, "--store", store]
         assert _run("add", "--panel", "main", *args, *map(str, range(1, 4001))) == 0
         code = (
-            "import sys; from smmpanel._cli_track import run_track;"
+            "import sys; from smmpanel._cli.track import run_track;"
             " sys.exit(run_track(sys.argv[1:]))"
         )
         env = os.environ | {"PYTHONPATH": str(Path(__file__).parent.parent)}

@@ -34,7 +34,7 @@ pytest.importorskip("procrastinate", reason="track worker needs the workers extr
 import anyio
 
 from smmpanel import Panel, Status
-from smmpanel._cli_track import run_track
+from smmpanel._cli.track import run_track
 from smmpanel.tracker import Event, Store, Tracker
 from smmpanel.tracker._health import (
     begin_job,

@@ -17,7 +17,7 @@ from ._catalogue import DEFAULT_SERVICES, ORDER_TYPES, FakeService
 from ._faults import Fault, FaultKind
 from ._orders import FakeOrder, FakeRefill
 from ._panel import FakePanel
-from ._records import Received
+from ._records import Received, Reply
 from ._transport import FakeTransport
 
 __all__ = [
@@ -31,4 +31,5 @@ __all__ = [
     "FaultKind",
     "ORDER_TYPES",
     "Received",
+    "Reply",
 ]

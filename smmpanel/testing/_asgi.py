@@ -32,7 +32,8 @@ async def asgi(panel: FakePanel, scope: Scope, receive: Receive, send: Send) -> 
     body = await _body(receive)
     if body is None:
         return  # the client left before sending its body
-    reply = await panel._exchange(scope.get("method", "GET"), body, sleep=panel._nap, limit=None)
+    method = scope.get("method", "GET")
+    reply = await panel.reply(method, body, served=True, path=scope.get("path", "/"))
     if reply.outcome != "answer" and reply.outcome != "drop":
         return  # refuse, or serve() is stopping: send nothing
     headers = [(name.encode(), value.encode()) for name, value in reply.headers()]

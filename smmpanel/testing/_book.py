@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, NamedTuple
 
+from .._validate import positive_int
 from ._catalogue import FakeService
 from ._dialect import Dialect, money
 from ._orders import AUTO_PERIOD, FakeOrder, FakeRefill, auto_view, start_count_of
@@ -44,7 +45,7 @@ _NO_REFILL = "Refill not found"
 
 def number(token: str) -> int:
     """The ID a token of ASCII digits names; 0 (no order has it) for anything else."""
-    return int(token) if token.isdigit() and token.isascii() else 0
+    return positive_int(token) or 0
 
 
 class Book:
@@ -93,6 +94,10 @@ class Book:
             "refill_status": self._refill_status,
             "cancel": self._cancel,
         }
+
+    def recatalogue(self) -> None:
+        """Rebuild the ``services`` answer after the catalogue changed."""
+        self._catalogue = self.dialect.services(self.services.values())
 
     # ------------------------------------------------------------------ the clock
 

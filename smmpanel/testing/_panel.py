@@ -7,12 +7,14 @@ import logging
 import math
 import threading
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote
 
 import anyio
+import attrs
 import msgspec
 
 from ._asgi import Receive, Scope, Send, asgi
@@ -42,6 +44,7 @@ _ID_FIELDS = {
     "refill_status": ("refills", "refill"),
 }
 _HTML = "text/html; charset=UTF-8"
+_NOT_FOUND = b"<html><head><title>404 Not Found</title></head><body>Not Found</body></html>"
 _UNPROCESSED = frozenset({"html502", "empty500", "rate_limit"})
 _NAP = 0.05  # how often a served request's wait checks whether serve() is stopping
 Sleep = Callable[[float], Awaitable[bool]]
@@ -85,6 +88,7 @@ class FakePanel:
         latency: float = 0.0,
         auto_orders: bool = False,
         seed: int = 0,
+        max_records: int | None = 10_000,
     ) -> None:
         if dialect not in DIALECTS:
             raise ValueError(f"dialect must be 'v1' or 'v2', got {dialect!r}")
@@ -94,8 +98,13 @@ class FakePanel:
         self.dialect = dialect
         self.currency = currency
         self.latency = _seconds("latency", latency)
-        self.requests: list[Received] = []
-        """Every request received, in order of arrival."""
+        if max_records is not None and (
+            isinstance(max_records, bool) or not isinstance(max_records, int) or max_records < 0
+        ):
+            raise ValueError(f"max_records must be an int >= 0 or None, got {max_records!r}")
+        self.requests: deque[Received] = deque(maxlen=max_records)
+        """The latest ``max_records`` requests received (all with ``None``), oldest first:
+        a long-running fake keeps a bounded memory."""
         self.in_flight = 0
         """Requests being handled right now."""
         self.max_in_flight = 0
@@ -113,7 +122,7 @@ class FakePanel:
         self.orders: dict[int, FakeOrder] = self._book.orders
         self.refills: dict[int, FakeRefill] = self._book.refills
         self._content_type = DIALECTS[dialect].content_type
-        self._closing = False
+        self._stopping = threading.Event()  # set while serve() shuts down
 
     def __repr__(self) -> str:
         return (
@@ -163,7 +172,12 @@ class FakePanel:
     @property
     def url(self) -> str:
         """An API URL for the in-memory transport; it never resolves."""
-        return f"https://fake-panel.invalid/api/{self.dialect}"
+        return f"https://fake-panel.invalid{self.path}"
+
+    @property
+    def path(self) -> str:
+        """The API's path (``/api/v2``): the only one that answers; any other is a 404."""
+        return f"/api/{self.dialect}"
 
     def advance(self, seconds: float) -> None:
         """Move the fake clock forward; orders and refills move on, refunds are paid."""
@@ -197,6 +211,33 @@ class FakePanel:
                 return self._book.place(form).id
             except Refusal as refusal:
                 raise ValueError(refusal.message) from None
+
+    def update_service(self, service_id: int, **changes: Any) -> FakeService:
+        """Change a service between calls (``rate="1.20"``, ``max=500``...); returns it."""
+        with self._lock:
+            if service_id not in self._book.services:
+                raise ValueError(f"no service {service_id!r} in this fake's catalogue")
+            service = attrs.evolve(self._book.services[service_id], **changes)
+            self._book.services[service_id] = service
+            self._book.recatalogue()
+        return service
+
+    def remove_service(self, service_id: int) -> None:
+        """Drop a service from the catalogue: ``services`` stops listing it, ``add`` refuses it."""
+        with self._lock:
+            if self._book.services.pop(service_id, None) is None:
+                raise ValueError(f"no service {service_id!r} in this fake's catalogue")
+            self._book.recatalogue()
+
+    def add_service(self, service: FakeService) -> None:
+        """Add a service to the catalogue (its ID must be new)."""
+        if not isinstance(service, FakeService):
+            raise TypeError(f"expected a FakeService, got {type(service).__name__}")
+        with self._lock:
+            if service.id in self._book.services:
+                raise ValueError(f"the catalogue already has a service {service.id}")
+            self._book.services[service.id] = service
+            self._book.recatalogue()
 
     def inject(
         self,
@@ -255,23 +296,36 @@ class FakePanel:
 
         ``port=0`` picks a free port. Needs the ``cli`` extra (uvicorn).
         """
-        return serve(self, host, port)
+        return serve(self, host, port, self._stopping)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI app: any path, a form POST in, the panel's JSON out."""
+        """The ASGI app: a form POST to ``path`` in, the panel's JSON out; elsewhere a 404."""
         await asgi(self, scope, receive, send)
 
     # ------------------------------------------------------------------ one request
 
-    async def _exchange(
-        self, method: str, body: bytes, *, sleep: Sleep, limit: float | None
+    async def reply(
+        self,
+        method: str,
+        body: bytes,
+        *,
+        limit: float | None = None,
+        served: bool = False,
+        path: str | None = None,
     ) -> Reply:
-        """Record, fault, wait and answer one request; the transports only write it out.
+        """The endpoint: record, fault, wait and answer one request.
 
-        ``limit`` is the client's read timeout (in-memory transport only): a wait longer
-        than that ends in a ``timeout`` reply, though the request is still processed, as
-        a slow panel still processes a request its client gave up on.
+        Both transports hand their requests here and only write the ``Reply`` out: the
+        in-memory ``FakeTransport`` and the ASGI app (``served``: its waits end early
+        when ``serve()`` stops). ``limit`` is the client's read timeout (in-memory only):
+        a wait longer than that ends in a ``timeout`` reply, though the request is still
+        processed, as a slow panel still processes a request its client gave up on.
+        A ``path`` other than the API's is a 404, as a web server says for a mistyped URL
+        (not recorded: the panel never sees it).
         """
+        if path is not None and path.rstrip("/") != self.path:
+            return Reply(404, _NOT_FOUND, _HTML)
+        sleep: Sleep = self._nap if served else _sleep
         # Like PHP's $_POST: only a POST body carries fields.
         form = _form(body) if method.upper() == "POST" else {}
         action = form.get("action", "")
@@ -349,12 +403,18 @@ class FakePanel:
     async def _nap(self, seconds: float) -> bool:
         """A served request's wait: False when ``serve()`` is stopping, so it ends quickly."""
         deadline = time.monotonic() + seconds
-        while not self._closing:
+        while not self._stopping.is_set():
             left = deadline - time.monotonic()
             if left <= 0:
                 return True
             await anyio.sleep(min(left, _NAP))
         return False
+
+
+async def _sleep(seconds: float) -> bool:
+    """An in-memory request's wait: nothing stops it early."""
+    await anyio.sleep(seconds)
+    return True
 
 
 def _form(body: bytes) -> dict[str, str]:
@@ -389,8 +449,7 @@ def _ids(action: str, form: dict[str, str]) -> Ids:
     many, one = fields
     if many in form:
         tokens = [token for token in (t.strip() for t in form[many].split(",")) if token]
-        # number() inlined: this runs for every ID of every multi-ID request.
-        numbers = [int(t) if t.isdigit() and t.isascii() else 0 for t in tokens]
+        numbers = [number(t) for t in tokens]
         return Ids(True, tokens, numbers)
     token = form.get(one, "").strip()
     return Ids(False, [token], [number(token)]) if token else Ids(False, [], [])

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import attrs
 
+from .._validate import LIST_FIELDS
 from ._catalogue import FakeService, fold
 
 __all__ = ["Placement", "Refusal", "check_add", "sample_fields"]
@@ -49,7 +50,6 @@ _RULES: dict[str, tuple[str, tuple[str, ...]]] = {
     "comment replies": (_COMMENTS, ("username", "comments")),
     "invites from groups": (_QUANTITY, ("groups",)),
 }
-_LISTS = frozenset({"comments", "usernames", "hashtags", "groups"})
 
 
 def _lines(text: str) -> list[str]:
@@ -89,7 +89,7 @@ def check_add(service: FakeService, form: Mapping[str, str], delays: frozenset[i
         value = form.get(name, "")
         if name == "answer_number":
             ok = _count(value) > 0
-        elif name in _LISTS:
+        elif name in LIST_FIELDS:
             ok = bool(_lines(value))
         else:
             ok = _word(value.strip())

@@ -45,8 +45,11 @@ class _Hush(logging.Filter):
 
 
 @contextlib.contextmanager
-def serve(panel: FakePanel, host: str, port: int) -> Iterator[str]:
-    """Run ``panel`` on ``host:port`` until the block exits; yields its API URL."""
+def serve(panel: FakePanel, host: str, port: int, stopping: threading.Event) -> Iterator[str]:
+    """Run ``panel`` on ``host:port`` until the block exits; yields its API URL.
+
+    ``stopping`` is set as the block exits, so served requests still waiting give up.
+    """
     try:
         import uvicorn
     except ImportError as error:  # pragma: no cover - uvicorn comes with the cli extra
@@ -74,7 +77,8 @@ def serve(panel: FakePanel, host: str, port: int) -> Iterator[str]:
             log_level="warning",
             log_config=None,
             access_log=False,
-            timeout_graceful_shutdown=2,
+            # Ctrl-C stops it in well under a second; uvicorn waits with a float just as well.
+            timeout_graceful_shutdown=0.5,  # type: ignore[arg-type]
         )
         server = uvicorn.Server(config)
         thread = threading.Thread(
@@ -83,7 +87,7 @@ def serve(panel: FakePanel, host: str, port: int) -> Iterator[str]:
         hush = _Hush(thread)
         uvicorn_logger = logging.getLogger("uvicorn.error")
         uvicorn_logger.addFilter(hush)
-        panel._closing = False
+        stopping.clear()
         thread.start()
         try:
             deadline = time.monotonic() + _START_TIMEOUT
@@ -94,7 +98,7 @@ def serve(panel: FakePanel, host: str, port: int) -> Iterator[str]:
             shown = f"[{host}]" if family == socket.AF_INET6 else host
             yield f"http://{shown}:{bound}/api/{panel.dialect}"
         finally:
-            panel._closing = True  # served requests waiting (latency, slow) give up
+            stopping.set()  # served requests waiting (latency, slow) give up
             server.should_exit = True
             thread.join(_STOP_TIMEOUT)
             uvicorn_logger.removeFilter(hush)

@@ -11,18 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import anyio
 import httpx
 
 if TYPE_CHECKING:
     from ._panel import FakePanel
 
 __all__ = ["FakeTransport"]
-
-
-async def _sleep(seconds: float) -> bool:
-    await anyio.sleep(seconds)
-    return True
 
 
 class FakeTransport(httpx.AsyncBaseTransport):
@@ -35,7 +29,7 @@ class FakeTransport(httpx.AsyncBaseTransport):
         body = await request.aread()
         timeout = request.extensions.get("timeout") or {}
         limit = timeout.get("read")
-        reply = await self._panel._exchange(request.method, body, sleep=_sleep, limit=limit)
+        reply = await self._panel.reply(request.method, body, limit=limit, path=request.url.path)
         if reply.outcome == "refuse":
             raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
         if reply.outcome == "drop":

@@ -41,7 +41,7 @@ from sqlalchemy.engine import make_url
 
 from .._client import Panel
 from .._errors import SMMPanelError
-from .._pool import pooled_transport
+from .._http.pool import pooled_transport
 from . import _health
 from ._cadence import Cadence
 from ._panels_toml import PanelSpec, read_panels

@@ -1,0 +1,137 @@
+"""The bulk layer: IDs in, chunks out, fanned out to workers, results back as ``Bulk``.
+
+It knows nothing of HTTP: a ``run`` coroutine answers one chunk with a value or an
+exception per ID and never raises for a panel, network or protocol failure, so one failing
+chunk can never cancel the others (anyio task groups would otherwise cancel siblings).
+"""
+
+from __future__ import annotations
+
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterable,
+    Awaitable,
+    Callable,
+    Iterable,
+)
+from contextlib import aclosing
+from typing import TypeVar
+
+import anyio
+
+from .._config import MAX_WINDOW, WINDOW
+from .._errors import SMMPanelError
+from .._models import Bulk, PerID
+from .._validate import check_id
+
+__all__ = ["chunked", "gather", "split", "stream"]
+
+T = TypeVar("T")
+Run = Callable[[list[int]], Awaitable["PerID[T]"]]
+Sink = Callable[[list[int], "PerID[T]"], object]
+
+
+def chunked(ids: list[int], size: int) -> Iterable[list[int]]:
+    """Consecutive chunks of at most ``size`` IDs (each slice is the chunk's only copy)."""
+    return (ids[start : start + size] for start in range(0, len(ids), size))
+
+
+def split(ids: Iterable[int], answers: PerID[T]) -> Bulk[T]:
+    """Sort answers into ``ok`` and ``errors``, in the order of ``ids``."""
+    ok: dict[int, T] = {}
+    errors: dict[int, SMMPanelError] = {}
+    for id in ids:
+        value = answers[id]
+        if isinstance(value, SMMPanelError):
+            errors[id] = value
+        else:
+            ok[id] = value
+    return Bulk(ok=ok, errors=errors)
+
+
+async def _drain(chunks: Iterable[list[int]], run: Run[T], workers: int, sink: Sink[T]) -> None:
+    """Answer every chunk with at most ``workers`` running at once, handing each to ``sink``."""
+    pending = iter(chunks)
+
+    async def worker() -> None:
+        for chunk in pending:  # workers share one iterator: each chunk is taken once
+            sink(chunk, await run(chunk))
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(workers):
+            tg.start_soon(worker)
+
+
+async def gather(chunks: Iterable[list[int]], run: Run[T], workers: int) -> PerID[T]:
+    """Answer every chunk; all answers in one dict."""
+    answers: PerID[T] = {}
+    await _drain(chunks, run, workers, lambda _, found: answers.update(found))
+    return answers
+
+
+async def _read_chunks(
+    ids: Iterable[object] | AsyncIterable[object], size: int
+) -> AsyncGenerator[list[int]]:
+    """Chunks read lazily from ``ids``, each ID checked as it is read, repeats dropped per chunk."""
+    chunk: dict[int, None] = {}
+    if isinstance(ids, AsyncIterable):
+        async for value in ids:
+            chunk[check_id(value)] = None
+            if len(chunk) == size:
+                yield list(chunk)
+                chunk = {}
+    else:
+        if isinstance(ids, str | bytes):
+            raise TypeError("expected an iterable of IDs, got a single string")
+        for value in ids:
+            chunk[check_id(value)] = None
+            if len(chunk) == size:
+                yield list(chunk)
+                chunk = {}
+    if chunk:
+        yield list(chunk)
+
+
+def _collect(done: list[Bulk[T]]) -> Sink[T]:
+    return lambda chunk, answers: done.append(split(chunk, answers))
+
+
+async def stream(
+    ids: Iterable[object] | AsyncIterable[object], size: int, run: Run[T], workers: int
+) -> AsyncGenerator[Bulk[T]]:
+    """One ``Bulk`` per chunk, in the order they complete; IDs are read a window ahead.
+
+    Each window of chunks runs in its own task group and its results are yielded after the
+    group has closed: an async generator must never yield from inside a task group (a
+    consumer that stops early, or a cancellation, would unwind the group from the wrong
+    task). The first window is one chunk, so the first answer (or a bad key) comes back
+    after the first ``size`` IDs; the next fills every worker, and windows then double up
+    to ``WINDOW`` chunks per worker (at most ``MAX_WINDOW``), which bounds memory whatever
+    the number of IDs. A bad ID
+    stops the reading; chunks read before it are still answered and yielded, then its
+    ``ValueError`` is raised.
+    """
+    largest = min(workers * WINDOW, MAX_WINDOW)
+    window = 1
+    failure: Exception | None = None
+    source = _read_chunks(ids, size)
+    async with aclosing(source):
+        while True:
+            batch: list[list[int]] = []
+            try:
+                while len(batch) < window:
+                    batch.append(await anext(source))
+            except StopAsyncIteration:
+                pass
+            except (ValueError, TypeError) as error:
+                failure = error
+            if batch:
+                done: list[Bulk[T]] = []
+                await _drain(batch, run, min(workers, len(batch)), _collect(done))
+                for bulk in done:
+                    yield bulk
+            if failure is not None:
+                raise failure
+            if len(batch) < window:
+                return
+            window = min(max(window * 2, workers), largest)
