@@ -1,7 +1,9 @@
 """Many fake panels over HTTP and ``smmpanel track worker`` processes, for tests and benchmarks.
 
 The fakes run in the calling process (one local server each) and note when every
-request arrives, so a test counts each panel's rate at the panel itself.
+request arrives, so a test counts each panel's rate at the panel itself. Each worker
+writes its log to a file; ``showing_logs`` prints their tails when a check fails, since a
+worker that runs but does nothing says so only there.
 """
 
 from __future__ import annotations
@@ -19,24 +21,28 @@ from typing import Any
 
 import attrs
 
-from smmpanel.testing import FakePanel
+from smmpanel.testing import FakePanel, Reply
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 class TimedFake(FakePanel):
-    """A ``FakePanel`` that notes the arrival time (``time.time()``) of each status request."""
+    """A ``FakePanel`` that notes the arrival time (``time.time()``) of each status request.
+
+    It wraps ``reply``, the public endpoint both the in-memory transport and the served
+    app hand every request to (a private method would be renamed under it unnoticed).
+    """
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.arrivals: list[float] = []
         self._arrivals_lock = threading.Lock()
 
-    async def _exchange(self, method: str, body: bytes, **options: Any) -> Any:
+    async def reply(self, method: str, body: bytes, **options: Any) -> Reply:
         if b"action=status" in body:
             with self._arrivals_lock:
                 self.arrivals.append(time.time())
-        return await super()._exchange(method, body, **options)
+        return await super().reply(method, body, **options)
 
 
 @attrs.define
@@ -163,6 +169,25 @@ def start_worker(
             stderr=subprocess.STDOUT,
             cwd=str(ROOT),
         )
+
+
+def logs(directory: Path, pattern: str = "*.log", lines: int = 40) -> str:
+    """The last ``lines`` lines of each worker log in ``directory``, each under its name."""
+    parts = []
+    for path in sorted(directory.glob(pattern)):
+        tail = path.read_text(errors="replace").splitlines()[-lines:]
+        parts.append("\n".join([f"---- {path.name} (last {len(tail)} lines)", *tail]))
+    return "\n".join(parts) or f"(no worker logs in {directory})"
+
+
+@contextlib.contextmanager
+def showing_logs(directory: Path, pattern: str = "*.log") -> Iterator[None]:
+    """On any failure inside, print the workers' log tails to stderr (kept in the report)."""
+    try:
+        yield
+    except BaseException:
+        sys.stderr.write(f"\nworker logs:\n{logs(directory, pattern)}\n")
+        raise
 
 
 def stop_workers(procs: list[subprocess.Popen[bytes]], timeout: float = 60.0) -> list[int]:

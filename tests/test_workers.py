@@ -19,10 +19,12 @@ from typing import Any
 
 import pytest
 from _worker_fleet import (
+    TimedFake,
     final_statuses,
     fleet,
     holders,
     pace_rows,
+    showing_logs,
     start_worker,
     stop_workers,
     track_all,
@@ -70,6 +72,21 @@ def _wait(what: str, condition: Callable[[], bool], timeout: float) -> float:
 async def _place(store: str, url: str, key: str) -> int:
     async with Panel(url, key) as panel, Tracker({"p00": panel}, store=store) as tracker:
         return await tracker.place("p00", service=1, link="https://x.example/p", quantity=1000)
+
+
+@pytest.mark.anyio
+async def test_the_fleets_fakes_count_status_requests_as_they_arrive() -> None:
+    # The fleet's rate checks count requests at each fake. When FakePanel's endpoint became
+    # the public ``reply``, the helper still hooked the old private method, counted nothing,
+    # and the three-worker test waited for arrivals that polling workers never made visible.
+    fake = TimedFake()
+    order = fake.place(1, 1000)
+    async with fake.panel() as panel:
+        await panel.status(order)
+        await panel.statuses([order, order + 1])
+        await panel.balance()
+    assert len(fake.arrivals) == 2
+    assert fake.arrivals == sorted(fake.arrivals)
 
 
 def test_the_default_bound_is_the_readmes() -> None:
@@ -157,7 +174,10 @@ def test_pace_rows_and_health(pg_url: str) -> None:
 
 
 def test_three_workers_thirty_panels_one_killed(pg_url: str, tmp_path: Path, capsys: Any) -> None:
-    with fleet(tmp_path, PANELS, ORDERS, rate=RATE, concurrency=1) as fakes:
+    with (
+        showing_logs(tmp_path, "worker*.log"),
+        fleet(tmp_path, PANELS, ORDERS, rate=RATE, concurrency=1) as fakes,
+    ):
         track_all(pg_url, fakes)
         workers: list[subprocess.Popen[bytes]] = [
             start_worker(
