@@ -48,7 +48,8 @@ from smmpanel.tracker._health import (
     job_beat,
     worker_beat,
 )
-from smmpanel.tracker._workers import WorkerSettings, conninfo
+from smmpanel.tracker._tracker import status_budget
+from smmpanel.tracker._workers import WorkerSettings, conninfo, open_panels
 
 pytestmark = pytest.mark.slow
 
@@ -123,6 +124,54 @@ def test_the_worker_command_refuses_a_sqlite_store(tmp_path: Path, capsys: Any) 
     err = capsys.readouterr().err
     assert "needs a PostgreSQL store" in err
     assert "k-secret" not in err
+
+
+def test_the_worker_command_refuses_a_bad_config_naming_the_field(
+    tmp_path: Path, capsys: Any
+) -> None:
+    config = tmp_path / "panels.toml"
+    config.write_text(
+        '[panels.main]\nurl = "k-secret"\nkey = "k-secret"\nrate_limit = "k-secret"\n'
+    )
+    code = run_track(
+        ["worker", "--store", "postgresql+psycopg://u@127.0.0.1:1/db", "--config", str(config)]
+    )
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "panel 'main', field 'rate_limit'" in err
+    assert "k-secret" not in err
+
+
+@pytest.mark.anyio
+async def test_the_workers_panels_come_from_the_toml_and_stamp_their_requests(
+    tmp_path: Path,
+) -> None:
+    # Panels.from_toml reads the file (rate_limit per action included); the one client's
+    # transport notes which panel each request was for, for the hand-over pace.
+    fakes = {"a": TimedFake(), "b": TimedFake()}
+    with fakes["a"].serve() as url_a, fakes["b"].serve() as url_b:
+        config = tmp_path / "panels.toml"
+        config.write_text(
+            f'[panels.a]\nurl = "{url_a}"\nkey = "{fakes["a"].key}"\n'
+            'rate_limit = {status = 2, "*" = 5}\nconcurrency = 3\n'
+            f'[panels.b]\nurl = "{url_b}"\nkey = "{fakes["b"].key}"\nrate_limit = 4\n'
+        )
+        stamped: list[str] = []
+        panels, client = open_panels(str(config), stamped.append)
+        try:
+            assert list(panels) == ["a", "b"]
+            assert status_budget(panels["a"]) == 2.0
+            assert status_budget(panels["b"]) == 4.0
+            order = fakes["b"].place(1, 1000)
+            await panels["b"].statuses([order])
+            assert stamped == ["b"]
+            await panels["a"].balance()
+            assert stamped == ["b", "a"]
+        finally:
+            await panels.aclose()
+            await client.aclose()
+    assert len(fakes["b"].arrivals) == 1
+    assert not fakes["a"].arrivals
 
 
 def test_pace_rows_and_health(pg_url: str) -> None:

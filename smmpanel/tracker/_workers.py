@@ -17,6 +17,9 @@ next job take the panel. A job that takes a panel over waits for the panel's pac
 Control tasks run on their own queue, served by a second Procrastinate worker in the same
 process, so they never wait behind the panels' long jobs. Procrastinate is imported only
 here: the embedded tracker (SQLite, ``track run``) needs none of it.
+
+The panels come from ``Panels.from_toml`` (the same file as ``track run``), sharing one
+client whose transport notes when each request leaves, for the hand-over pace.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import signal
 import socket
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import anyio
@@ -40,11 +43,12 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from .._client import Panel
+from .._config import USER_AGENT
 from .._errors import SMMPanelError
-from .._http.pool import pooled_transport
+from .._panels import Panels
+from .._panels.pool import HostPools, Origin, origin
 from . import _health
 from ._cadence import Cadence
-from ._panels_toml import PanelSpec, read_panels
 from ._poll import poll_panel
 from ._schema import orders, panels
 from ._store import Store, StoreError, new_owner
@@ -142,18 +146,46 @@ def _apply_procrastinate_schema(dsn: str, schema_sql: str) -> bool:
 
 
 class _Stamped(httpx.AsyncBaseTransport):
-    """A transport that notes when each request leaves (the panel's pace for hand-overs)."""
+    """The panels' shared transport: notes when each request leaves, per panel URL (the
+    pace for hand-overs), and sends it through a pool per host sized to its panels.
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, stamp: Callable[[], None]) -> None:
-        self._inner = inner
+    ``route(panels)`` names the panels once ``Panels.from_toml`` has made them on this
+    transport's client; two accounts on one URL share their stamps (a longer wait, never a
+    shorter one).
+    """
+
+    def __init__(self, stamp: Callable[[str], None]) -> None:
         self._stamp = stamp
+        self._names: dict[str, list[str]] = {}
+        self._inner: httpx.AsyncBaseTransport = HostPools({})
+
+    def route(self, panels: Mapping[str, Panel]) -> None:
+        sizes: dict[Origin, int] = {}
+        for name, panel in panels.items():
+            self._names.setdefault(str(httpx.URL(panel.url)), []).append(name)
+            where = origin(panel.url)
+            sizes[where] = sizes.get(where, 0) + panel.concurrency
+        self._inner = HostPools(sizes)
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self._stamp()
+        for name in self._names.get(str(request.url), ()):
+            self._stamp(name)
         return await self._inner.handle_async_request(request)
 
     async def aclose(self) -> None:
         await self._inner.aclose()
+
+
+def open_panels(path: str, stamp: Callable[[str], None]) -> tuple[Panels, httpx.AsyncClient]:
+    """The config's ``Panels`` on one client whose transport calls ``stamp(name)`` per request.
+
+    A mistake in the file is ``ValueError`` naming the file, panel and field, never the key.
+    """
+    transport = _Stamped(stamp)
+    client = httpx.AsyncClient(transport=transport, headers={"User-Agent": USER_AGENT})
+    made = Panels.from_toml(path, http_client=client)
+    transport.route(made)
+    return made, client
 
 
 @attrs.define
@@ -169,54 +201,41 @@ class _Meter:
 class _Runtime:
     """One worker process's state: its panels, its store, what it holds now."""
 
-    def __init__(self, settings: WorkerSettings, specs: dict[str, PanelSpec]) -> None:
+    def __init__(self, settings: WorkerSettings) -> None:
         self.settings = settings
-        self.specs = specs
+        self.sent: dict[str, float] = {}
+        self.panels, self._client = open_panels(settings.config, self._stamp)
         self.store = Store(settings.store)
         self.owner = new_owner()
         self.host = socket.gethostname()
         self.started_at = time.time()
         self.stopping = False
         self.stopped = anyio.Event()
-        self.sent: dict[str, float] = {}
         self.held: dict[str, float] = {}  # panel -> lag at its last beat
         self.meters: dict[str, _Meter] = {}
         self.polled = 0
         self.requests = 0
-        self._panels: dict[str, Panel] = {}
 
-    def panel(self, name: str) -> Panel:
-        """The panel's ``Panel``, made once per process (its pacing persists between jobs)."""
-        made = self._panels.get(name)
-        if made is None:
-            spec = self.specs[name]
-            concurrency = spec.options.get("concurrency", 8)
-
-            def stamp() -> None:
-                self.sent[name] = time.time()
-
-            transport = _Stamped(pooled_transport(concurrency), stamp)
-            made = self._panels[name] = Panel(
-                spec.url, spec.key, transport=transport, **spec.options
-            )
-        return made
+    def _stamp(self, name: str) -> None:
+        self.sent[name] = time.time()
 
     async def aclose(self) -> None:
-        for made in self._panels.values():
-            await made.aclose()
-        self._panels.clear()
-        await self.store.call(self.store.close)
+        try:
+            await self.panels.aclose()
+            await self._client.aclose()
+        finally:
+            await self.store.call(self.store.close)
 
     # ------------------------------------------------------------------ one job
 
     async def poll(self, name: str) -> None:
         """The ``poll_panel`` job: poll ``name`` for one slice, then give it back."""
-        if name not in self.specs:
+        if name not in self.panels:
             logger.warning("panel %s is not in this worker's config; job dropped", name)
             return
         if self.stopping:
             return
-        panel = self.panel(name)
+        panel = self.panels[name]  # made once per process: its pacing persists between jobs
         rate = status_budget(panel)
         interval = 0.0 if not rate else 1.0 / rate
         store = self.store
@@ -380,7 +399,7 @@ class _Runtime:
         assert self.app is not None
         now = time.time()
         soon = now + self.settings.every
-        due = await self.store.call(_due_panels, self.store, list(self.specs), soon)
+        due = await self.store.call(_due_panels, self.store, list(self.panels), soon)
         rows = await self.app.connector.execute_query_all_async(_WAITING, task=POLL_TASK)
         waiting = {row["queueing_lock"] for row in rows}
         wanted = [name for name in due if name not in waiting]
@@ -507,17 +526,19 @@ def build_app(runtime: _Runtime, dsn: str) -> Any:
     return app
 
 
-def open_specs(path: str) -> dict[str, PanelSpec]:
-    """The config's panels (swap for ``Panels.from_toml`` at merge, see ``_panels_toml``)."""
-    return read_panels(path)
+async def _serve(runtime: _Runtime) -> None:
+    try:
+        await _work(runtime)
+    finally:
+        await runtime.aclose()
 
 
-async def _serve(settings: WorkerSettings, specs: dict[str, PanelSpec]) -> None:
-    runtime = _Runtime(settings, specs)
+async def _work(runtime: _Runtime) -> None:
+    settings = runtime.settings
     dsn = conninfo(settings.store)
     await runtime.store.open()
     await runtime.store.call(_health.create_tables, runtime.store)
-    await runtime.store.call(_unpause, runtime.store, list(specs))
+    await runtime.store.call(_unpause, runtime.store, list(runtime.panels))
     await runtime.store.call(_health.forget_workers, runtime.store, time.time() - FORGET_AFTER)
     app = build_app(runtime, dsn)
     applied = await anyio.to_thread.run_sync(
@@ -563,7 +584,7 @@ async def _serve(settings: WorkerSettings, specs: dict[str, PanelSpec]) -> None:
         logger.info(
             "worker %s: %d panels, %d at once, hand-over within %.0f s",
             runtime.owner,
-            len(specs),
+            len(runtime.panels),
             settings.concurrency,
             settings.bound,
         )
@@ -581,12 +602,9 @@ async def _serve(settings: WorkerSettings, specs: dict[str, PanelSpec]) -> None:
                 loop.remove_signal_handler(signum)
             beats.cancel()
             await asyncio.gather(beats, return_exceptions=True)
-            try:
-                await runtime.store.call(
-                    _health.worker_stopped, runtime.store, runtime.owner, time.time()
-                )
-            finally:
-                await runtime.aclose()
+            await runtime.store.call(
+                _health.worker_stopped, runtime.store, runtime.owner, time.time()
+            )
 
 
 def run_worker(settings: WorkerSettings) -> None:
@@ -598,5 +616,5 @@ def run_worker(settings: WorkerSettings) -> None:
             "track worker needs Procrastinate: pip install 'smmpanel[workers]'"
         ) from None
     conninfo(settings.store)  # refuse a SQLite store before anything starts
-    specs = open_specs(settings.config)
-    asyncio.run(_serve(settings, specs))
+    runtime = _Runtime(settings)  # a mistake in the config is refused here too
+    asyncio.run(_serve(runtime))
