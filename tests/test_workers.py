@@ -31,7 +31,9 @@ from _worker_fleet import (
     worst_window,
 )
 
-pytest.importorskip("procrastinate", reason="track worker needs the workers extra")
+pytest.importorskip(
+    "procrastinate", reason="track worker needs the workers extra: pip install 'smmpanel[workers]'"
+)
 
 import anyio
 
