@@ -13,7 +13,17 @@ from typing import Any
 
 import click
 
+from .._panels.config import read_config
+from .errors import UsageError, hide, scrub
+
 __all__ = ["worker", "worker_lines", "workers"]
+
+
+class _Masked(logging.Formatter):
+    """A worker's log lines, with every key of its config masked."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return scrub(super().format(record))
 
 
 def _cadence(ctx: click.Context, param: click.Parameter, value: str | None) -> object:
@@ -72,12 +82,17 @@ def worker(config: str, store: str, cadence: object, concurrency: int, slice_: f
     Needs a PostgreSQL store; the workers' task queue (Procrastinate) lives in it too.
     SIGINT/SIGTERM finish the batches in hand, then stop.
     """
-    from ..tracker import Cadence
-    from ..tracker._store import StoreError
+    from ..tracker import Cadence, StoreError
     from ..tracker._workers import WorkerSettings, run_worker
 
+    try:  # read here too, so that every key is masked in whatever this process writes
+        panels = read_config(config)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    for panel in panels.panels:
+        hide(panel.key)
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(_Masked("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     for name, level in (("smmpanel", logging.INFO), ("procrastinate", logging.WARNING)):
         logging.getLogger(name).addHandler(handler)
         logging.getLogger(name).setLevel(level)

@@ -64,6 +64,8 @@ POLL_TASK = "smmpanel.poll_panel"
 SCHEDULE_TASK = "smmpanel.schedule"
 REAP_TASK = "smmpanel.reap_stalled"
 FORGET_AFTER = 86400.0
+SUMMARY_EVERY = 60.0
+"""Seconds between a worker's progress lines in its log (also its first, at its first job)."""
 """Health rows of workers not heard of for this long (seconds) are dropped."""
 _WAITING = (
     "SELECT queueing_lock FROM procrastinate_jobs WHERE status = 'todo' AND task_name = %(task)s"
@@ -366,10 +368,19 @@ class _Runtime:
     # ------------------------------------------------------------------ the process
 
     async def beat_worker(self) -> None:
-        """This worker's health row, every ``beat`` seconds."""
+        """This worker's health row, every ``beat`` seconds; a progress line in its log."""
+        said = (0.0, 0, 0)  # when, polled, requests at the last progress line
         while True:
             now = time.time()
             held = list(self.held)
+            if (held and not said[0]) or (said[0] and now - said[0] >= SUMMARY_EVERY):
+                logger.info(
+                    "holding %d panels; %d orders polled with %d requests since the last line",
+                    len(held),
+                    self.polled - said[1],
+                    self.requests - said[2],
+                )
+                said = (now, self.polled, self.requests)
             try:
                 lags = await self.store.call(_lags, self.store, held, now)
                 for name, lag in lags.items():
