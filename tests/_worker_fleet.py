@@ -144,14 +144,15 @@ def start_worker(
     concurrency: int = 16,
     slice_: float = 30.0,
 ) -> subprocess.Popen[bytes]:
-    """A ``smmpanel track worker`` process, its output in ``log``."""
+    """A ``smmpanel track worker`` process, its output (stdout and stderr) in ``log``."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     with log.open("ab") as out:
         return subprocess.Popen(
             [
                 sys.executable,
-                "-c",
-                "import sys; from smmpanel._cli.track import run_track; sys.exit(run_track())",
+                "-m",
+                "smmpanel",  # the real entry: the lazy ``track`` command, then ``worker``
+                "track",
                 "worker",
                 "--store",
                 store_url,
