@@ -19,14 +19,15 @@ nox.options.error_on_missing_interpreters = False
 @nox.session
 def tests(session: nox.Session) -> None:
     """Unit, integration (uvicorn on loopback) and CLI tests, on asyncio and trio."""
-    # track: the tracker's tests (they start a throwaway PostgreSQL 15 when one is installed).
-    session.install("-e", ".[cli,fast,track]", *group("test"))
+    # track: the tracker's tests (they start a throwaway PostgreSQL 15 when one is installed);
+    # workers: track worker's tests (Procrastinate, on that PostgreSQL).
+    session.install("-e", ".[cli,fast,track,workers]", *group("test"))
     session.run("pytest", *(session.posargs or ["-q"]))
 
 
 @nox.session
 def tests_core(session: nox.Session) -> None:
-    """The tests with only the core dependencies: those needing the cli or fast extra skip."""
+    """The tests with only the core dependencies: those needing an extra skip, saying which."""
     session.install("-e", ".", *group("test"))
     session.run("pytest", *(session.posargs or ["-q"]))
 
@@ -42,7 +43,7 @@ def lint(session: nox.Session) -> None:
 @nox.session
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on the package and on tests/typing (type-checked, never run)."""
-    session.install("-e", ".[cli,fast,track]", *group("typecheck"))
+    session.install("-e", ".[cli,fast,track,workers]", *group("typecheck"))
     session.run("mypy")
 
 

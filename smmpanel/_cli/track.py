@@ -25,6 +25,7 @@ from ..tracker import DEFAULT_STORE, Cadence, Event, PanelReport, StoreError, Tr
 from .errors import UsageError, guarded, hide, scrub
 from .ids import read_ids
 from .output import Column, money, status_row, writer
+from .workers import worker, worker_lines, workers
 
 __all__ = ["run_track", "track"]
 
@@ -125,6 +126,10 @@ def _known(tracker: Tracker, name: str) -> None:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 def track() -> None:
     """Follow orders on many panels until they are final, keeping every change."""
+
+
+track.add_command(worker)  # the distributed tracker (extra ``workers``, issue 13)
+track.add_command(workers)
 
 
 @track.command("add")
@@ -228,6 +233,7 @@ def status_command(
             if panel_name is not None:
                 _known(tracker, panel_name)
             reports = await tracker.report()
+            health = await worker_lines(tracker.store, reports)  # the workers (issue 13)
         shown = [r for r in reports.values() if panel_name is None or r.panel == panel_name]
         if fmt == "json":
             writer("json", ()).write([r.as_dict() for r in shown])
@@ -245,6 +251,8 @@ def status_command(
             Column("state", "State"),
         ]
         writer(fmt, columns).write([_status_row(r, words) for r in shown])
+        if fmt == "table" and health:  # the workers (issue 13)
+            click.echo("\n".join(["", *health]))
         return 0
 
     return anyio.run(work)
