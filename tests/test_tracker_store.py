@@ -16,7 +16,7 @@ pytest.importorskip("sqlalchemy")
 from smmpanel import OrderStatus, Status
 from smmpanel.tracker import Cadence, Store, StoreError
 from smmpanel.tracker._codec import from_json, from_key, key_of, to_json
-from smmpanel.tracker._schema import schema
+from smmpanel.tracker._schema import SCHEMA_VERSION, schema
 from smmpanel.tracker._store import Due, LeaseLost, Outcome
 
 CADENCE = Cadence(10.0, 80.0, jitter=0.0)
@@ -187,6 +187,62 @@ def test_the_schema_is_versioned(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(StoreError, match="newer"):
         _open(url)
+
+
+_V1 = """
+CREATE TABLE smmpanel_schema (version INTEGER NOT NULL);
+INSERT INTO smmpanel_schema VALUES (1);
+CREATE TABLE smmpanel_orders (id INTEGER NOT NULL PRIMARY KEY, panel VARCHAR(200) NOT NULL,
+  order_id BIGINT, ref TEXT, status VARCHAR(32), raw_status TEXT, charge TEXT,
+  start_count BIGINT, remains BIGINT, currency VARCHAR(16), extra TEXT, tracked_at FLOAT NOT NULL,
+  polled_at FLOAT, next_poll_at FLOAT, wait FLOAT, not_found BOOLEAN NOT NULL,
+  uncertain BOOLEAN NOT NULL, fields TEXT,
+  CONSTRAINT smmpanel_orders_panel_order UNIQUE (panel, order_id));
+CREATE INDEX smmpanel_orders_due ON smmpanel_orders (panel, next_poll_at, id);
+CREATE INDEX smmpanel_orders_uncertain ON smmpanel_orders (uncertain);
+CREATE TABLE smmpanel_events (id BIGINT NOT NULL PRIMARY KEY, panel VARCHAR(200) NOT NULL,
+  order_id BIGINT NOT NULL, ref TEXT, at FLOAT NOT NULL, previous TEXT, current TEXT NOT NULL);
+CREATE TABLE smmpanel_counters (name VARCHAR(64) NOT NULL PRIMARY KEY, value BIGINT NOT NULL);
+INSERT INTO smmpanel_counters VALUES ('events', 1);
+INSERT INTO smmpanel_orders VALUES (1, 'a', 7, 'r', 'in_progress', 'In progress', '1.50', 10,
+  40, 'USD', '{"runs":2}', 0, 5, 10, 20, 0, 0, NULL);
+INSERT INTO smmpanel_orders VALUES (2, 'a', 8, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  0, NULL, 0, NULL, 0, 0, NULL);
+INSERT INTO smmpanel_events VALUES (1, 'a', 7, 'r', 5, NULL, '{"order":7,"status":"in_progress",
+  "raw_status":"In progress","charge":"1.50","start_count":10,"remains":40,"currency":"USD",
+  "extra":{"runs":2}}');
+"""
+
+
+def test_a_version_1_store_is_brought_up_to_date(tmp_path: Path) -> None:
+    """Schema 1 kept a status in seven columns: opening it makes them one state text, equal
+    to what a poll now writes, so the next poll of an unchanged order writes no event."""
+    import sqlite3
+
+    from sqlalchemy import select
+
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(_V1)
+    store = _open(f"sqlite:///{path}")
+    try:
+        seen = OrderStatus(
+            7, Status.IN_PROGRESS, Decimal("1.50"), 10, 40, "USD", "In progress", {"runs": 2}
+        )
+        row = store.get("a", 7)
+        assert row is not None
+        assert row.status == seen
+        got = store.get("a", 8)
+        assert got is not None
+        assert got.status is None
+        (old,) = store.events(0, 10)
+        assert (old.id, old.previous, old.current) == (1, None, seen)
+        assert _poll(store, "a", {7: seen, 8: _status(8, "Pending", 5)}, 30.0) == 1
+        assert [(e.id, e.order) for e in store.events(1, 10)] == [(2, 8)]
+        with store.engine.connect() as conn:
+            assert conn.execute(select(schema.c.version)).scalar() == SCHEMA_VERSION
+    finally:
+        store.close()
 
 
 def test_a_bad_store_url_is_a_clear_error() -> None:
