@@ -308,3 +308,31 @@ def test_a_follower_never_skips_an_event_that_commits_late(store_url: str) -> No
         reader.close()
     assert not errors
     assert last == 4 * 25 * 20
+
+
+def test_jitter_is_drawn_per_batch_and_claims_come_most_overdue_first(store_url: str) -> None:
+    """A batch's orders share one jitter factor (side by side in the due index), batches
+    draw their own within ``[1 - jitter, 1 + jitter]``, and a claim lists the due orders
+    by due time, then row: the claim's cursor is its last row."""
+    store = _open(store_url)
+    try:
+        store.track("a", list(range(1, 61)), None, 0.0)
+        assert store.acquire("a", "me:1:x", 0.0, 600.0)
+        cadence = Cadence(100.0, 800.0, jitter=0.2)
+        due = store.claim("a", 0.0, None, 100)
+        for n, start in enumerate(range(0, 60, 20)):  # three batches, three seeds
+            batch = [Outcome(d, key_of(_status(d.order, "Pending", 5))) for d in due[start:][:20]]
+            store.write("a", "me:1:x", batch, 0.0, cadence, 600.0, n)
+        claimed = store.claim("a", 1000.0, None, 100)
+        assert [(d.at, d.row) for d in claimed] == sorted((d.at, d.row) for d in claimed)
+        by_batch = [
+            {d.at for d in claimed if start < d.order <= start + 20} for start in (0, 20, 40)
+        ]
+        assert all(len(times) == 1 for times in by_batch)
+        factors = {times.pop() / 100.0 for times in by_batch}
+        assert len(factors) == 3
+        assert all(0.8 <= factor <= 1.2 for factor in factors)
+        later = store.claim("a", 1000.0, (claimed[29].at, claimed[29].row), 100)
+        assert later == claimed[30:]
+    finally:
+        store.close()
