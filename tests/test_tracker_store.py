@@ -30,6 +30,11 @@ statuses = st.builds(
     remains=st.none() | st.integers(-(2**40), 2**62),
     currency=st.none() | st.sampled_from(["USD", "EUR", ""]),
     raw_status=st.text(max_size=20),
+    extra=st.dictionaries(
+        st.text(max_size=5),
+        st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=5),
+        max_size=3,
+    ),
 )
 
 
@@ -39,6 +44,14 @@ def test_a_status_round_trips_through_columns_and_json(status: OrderStatus) -> N
     assert from_key(status.order, key) == status
     assert from_json(to_json(status.order, key)) == status
     assert key_of(from_key(status.order, key)) == key  # equal statuses, equal columns
+
+
+def test_equal_statuses_give_equal_state_texts() -> None:
+    """How a change is noticed: texts compared, so ``extra``'s key order must not matter."""
+    one = OrderStatus(5, Status.PENDING, raw_status="Pending", extra={"runs": 1, "a": [1, 2]})
+    two = OrderStatus(5, Status.PENDING, raw_status="Pending", extra={"a": [1, 2], "runs": 1})
+    assert key_of(one) == key_of(two)
+    assert key_of(one) != key_of(OrderStatus(5, Status.PENDING, raw_status="pending"))
 
 
 def test_money_stays_decimal() -> None:
