@@ -44,7 +44,7 @@ CHUNK = 100
 """IDs per status request: the API's limit."""
 FLUSH_ROWS = 4000
 """The most outcomes written in one transaction."""
-FLUSH_DELAY = 0.25
+FLUSH_DELAY = 0.5
 """Seconds an answer may wait for others to share its transaction."""
 
 
