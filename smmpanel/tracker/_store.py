@@ -701,6 +701,9 @@ def _state_column(conn: Connection) -> None:
             [{"row": row[0], "state": state_of(*row[1:])} for row in rows],
         )
         last = rows[-1][0]
+    driver: Any = conn.dialect.dbapi
+    if conn.dialect.name == "sqlite" and driver.sqlite_version_info < (3, 35):
+        return  # no DROP COLUMN before SQLite 3.35: the old columns stay, unused
     for column in ("raw_status", "charge", "start_count", "remains", "currency", "extra"):
         conn.exec_driver_sql(f"ALTER TABLE smmpanel_orders DROP COLUMN {column}")
 
