@@ -65,11 +65,13 @@ def recorded(panel: str, orders: list[int]) -> dict[int, tuple[str, int]]:
     from sqlalchemy import text
 
     query = text(
-        "SELECT order_id, raw_status, remains FROM smmpanel_orders"
-        f" WHERE panel = :panel AND order_id IN ({','.join(map(str, orders))})"
+        "SELECT order_id, state FROM smmpanel_orders WHERE panel = :panel"
+        f" AND state IS NOT NULL AND order_id IN ({','.join(map(str, orders))})"
     )
     with STORE.connect() as conn:
-        return {row[0]: (row[1], row[2]) for row in conn.execute(query, {"panel": panel})}
+        states = {row[0]: json.loads(row[1]) for row in conn.execute(query, {"panel": panel})}
+    # A state is [order, status, raw_status, charge, start_count, remains, currency, extra].
+    return {order: (state[2], state[5]) for order, state in states.items()}
 
 
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:

@@ -5,20 +5,24 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, cast
 
+import anyio
 import pytest
 
 pytest.importorskip("sqlalchemy")
 pytest.importorskip("click")
 pytest.importorskip("uvicorn")
 
+from smmpanel import Status
 from smmpanel._cli.track import run_track
 from smmpanel.testing import FakePanel
 
@@ -195,3 +199,151 @@ def test_sigterm_finishes_the_batch_in_hand(tmp_path: Path) -> None:
         assert store_.last_event() == len(store_.events(0, 10_000))
     finally:
         store_.close()
+
+
+# ---------------------------------------------------------------------------- the live line
+
+_LIVE = re.compile(
+    r"(\d+) due, (\d+) polled/min, (\d+) requests/min, final (\d+)/(\d+), "
+    r"oldest overdue (\d+)s \| budget: main (\d+)%, spare no limit"
+)
+
+
+class _Terminal(io.StringIO):
+    """A terminal as far as the renderer can tell: ``isatty()`` is true, 60 columns."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("no real terminal")
+
+
+class _Clock30:
+    """The renderer's clock: still while the orders are polled, then 30 s on."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    with anyio.fail_after(30):
+        while True:
+            if condition():
+                return
+            await anyio.sleep(0.01)
+
+
+async def _live_lines(stream: io.StringIO, tmp_path: Path) -> tuple[str, int]:
+    """Track and poll 12 orders on ``main`` while ``_live`` writes to ``stream``; returns
+    what it wrote 30 s (on its clock) after it started, once the polls were written, and
+    how many orders were polled."""
+    from smmpanel._cli.track import _live
+    from smmpanel.tracker import Tracker
+
+    fake = FakePanel()
+    ids = [fake.place(1, 100) for _ in range(12)]
+    clock = _Clock30()
+    async with (
+        fake.panel(rate_limit=0.1) as main,  # 6 requests a minute
+        fake.panel() as spare,
+        Tracker(
+            {"main": main, "spare": spare},
+            store=f"sqlite:///{tmp_path / 'live.db'}",
+            cadence=(600, 1200),  # each order is polled once in this test
+        ) as tracker,
+    ):
+        await tracker.track("main", ids)
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(_live, tracker, 0.01, stream, clock, 0.01)
+            tg.start_soon(tracker.run)
+            await _until(lambda: tracker.polled >= len(ids))
+            clock.now = 30.0
+            before = len(stream.getvalue())
+            mark = "\r" if stream.isatty() else "track:"
+            await _until(lambda: stream.getvalue()[before:].count(mark) >= 3)
+            tracker.stop()
+            tg.cancel_scope.cancel()
+        # The first line after the clock moved may have been drawn before it did.
+        later = stream.getvalue()[before:]
+        return later[later.index(mark, 1) :], tracker.polled
+
+
+@pytest.mark.anyio
+async def test_the_live_line_on_a_terminal(tmp_path: Path) -> None:
+    """On a terminal, ``track run`` redraws one line: due, polled a minute, requests a
+    minute, final orders, oldest overdue and the budget used per panel."""
+    terminal = _Terminal()
+    text, polled = await _live_lines(terminal, tmp_path)
+    assert "\n" not in text  # one line, redrawn in place
+    redraws = text.split("\r\x1b[K")
+    assert redraws[0] == ""
+    first = _LIVE.fullmatch(redraws[1])
+    assert first is not None, redraws[1]
+    due, per_minute, requests, final, total, lag, budget = map(int, first.groups())
+    assert (due, final, total, lag) == (0, 0, 12, 0)  # all polled, none final yet
+    # 12 polls in the renderer's first 30 s: 24 a minute.
+    assert per_minute == polled * 2 == 24
+    assert requests == 1  # 12 IDs are one status request
+    assert budget == 17  # 1 of the 6 requests a minute its rate_limit allows
+    assert _LIVE.fullmatch(redraws[2]) is not None
+
+
+@pytest.mark.anyio
+async def test_the_summary_line_when_not_on_a_terminal(tmp_path: Path) -> None:
+    """Elsewhere (a log, a pipe) it writes a plain ``track: ...`` line every ``--every`` s."""
+    log = io.StringIO()
+    text, polled = await _live_lines(log, tmp_path)
+    assert "\r" not in text
+    assert "\x1b" not in text
+    lines = text.splitlines()
+    assert len(lines) >= 2
+    for line in lines:
+        assert line.startswith("track: ")
+        found = _LIVE.fullmatch(line.removeprefix("track: "))
+        assert found is not None, line
+        assert int(found.group(5)) == 12
+    first = _LIVE.fullmatch(lines[0].removeprefix("track: "))
+    assert first is not None
+    assert int(first.group(2)) == polled * 2
+
+
+class _Reports:
+    """Stands in for a ``Tracker`` for the renderer: 40 panels' reports."""
+
+    polled = 0
+
+    async def report(self) -> dict[str, Any]:
+        from smmpanel.tracker import PanelReport
+
+        reports = {
+            f"panel-{n}": PanelReport(
+                f"panel-{n}", {}, due=n, lag=float(n), budget=60.0, used=6.0, new=n
+            )
+            for n in range(40)
+        }
+        reports["panel-0"] = PanelReport("panel-0", {}, paused="AuthenticationError: key")
+        reports["panel-1"] = PanelReport("panel-1", {Status.COMPLETED: 3}, due=1, lag=1.0)
+        return reports
+
+
+@pytest.mark.anyio
+async def test_the_live_line_sums_the_panels_and_fits_the_terminal() -> None:
+    """Due orders are summed, the oldest overdue is the worst panel's, each panel shows its
+    budget use (or paused, no limit); a long line is cut to the terminal's width."""
+    from smmpanel._cli.track import _live
+
+    terminal = _Terminal()
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(_live, cast(Any, _Reports()), 60.0, terminal, _Clock30(), 0.01)
+        await _until(lambda: terminal.getvalue().count("\r") >= 1)
+        tg.cancel_scope.cancel()
+    line = terminal.getvalue().split("\r\x1b[K")[1]
+    assert line.startswith(
+        "780 due, 0 polled/min, 228 requests/min, final 3/782, oldest overdue 39s"
+        " | budget: panel-0 paused, panel-1 no limit, pa"
+    )
+    assert len(line) == 119  # the width when it cannot be read (120), less one column

@@ -16,7 +16,7 @@ pytest.importorskip("sqlalchemy")
 from smmpanel import OrderStatus, Status
 from smmpanel.tracker import Cadence, Store, StoreError
 from smmpanel.tracker._codec import from_json, from_key, key_of, to_json
-from smmpanel.tracker._schema import schema
+from smmpanel.tracker._schema import SCHEMA_VERSION, schema
 from smmpanel.tracker._store import Due, LeaseLost, Outcome
 
 CADENCE = Cadence(10.0, 80.0, jitter=0.0)
@@ -30,6 +30,11 @@ statuses = st.builds(
     remains=st.none() | st.integers(-(2**40), 2**62),
     currency=st.none() | st.sampled_from(["USD", "EUR", ""]),
     raw_status=st.text(max_size=20),
+    extra=st.dictionaries(
+        st.text(max_size=5),
+        st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=5),
+        max_size=3,
+    ),
 )
 
 
@@ -39,6 +44,14 @@ def test_a_status_round_trips_through_columns_and_json(status: OrderStatus) -> N
     assert from_key(status.order, key) == status
     assert from_json(to_json(status.order, key)) == status
     assert key_of(from_key(status.order, key)) == key  # equal statuses, equal columns
+
+
+def test_equal_statuses_give_equal_state_texts() -> None:
+    """How a change is noticed: texts compared, so ``extra``'s key order must not matter."""
+    one = OrderStatus(5, Status.PENDING, raw_status="Pending", extra={"runs": 1, "a": [1, 2]})
+    two = OrderStatus(5, Status.PENDING, raw_status="Pending", extra={"a": [1, 2], "runs": 1})
+    assert key_of(one) == key_of(two)
+    assert key_of(one) != key_of(OrderStatus(5, Status.PENDING, raw_status="pending"))
 
 
 def test_money_stays_decimal() -> None:
@@ -189,6 +202,62 @@ def test_the_schema_is_versioned(tmp_path: Path) -> None:
         _open(url)
 
 
+_V1 = """
+CREATE TABLE smmpanel_schema (version INTEGER NOT NULL);
+INSERT INTO smmpanel_schema VALUES (1);
+CREATE TABLE smmpanel_orders (id INTEGER NOT NULL PRIMARY KEY, panel VARCHAR(200) NOT NULL,
+  order_id BIGINT, ref TEXT, status VARCHAR(32), raw_status TEXT, charge TEXT,
+  start_count BIGINT, remains BIGINT, currency VARCHAR(16), extra TEXT, tracked_at FLOAT NOT NULL,
+  polled_at FLOAT, next_poll_at FLOAT, wait FLOAT, not_found BOOLEAN NOT NULL,
+  uncertain BOOLEAN NOT NULL, fields TEXT,
+  CONSTRAINT smmpanel_orders_panel_order UNIQUE (panel, order_id));
+CREATE INDEX smmpanel_orders_due ON smmpanel_orders (panel, next_poll_at, id);
+CREATE INDEX smmpanel_orders_uncertain ON smmpanel_orders (uncertain);
+CREATE TABLE smmpanel_events (id BIGINT NOT NULL PRIMARY KEY, panel VARCHAR(200) NOT NULL,
+  order_id BIGINT NOT NULL, ref TEXT, at FLOAT NOT NULL, previous TEXT, current TEXT NOT NULL);
+CREATE TABLE smmpanel_counters (name VARCHAR(64) NOT NULL PRIMARY KEY, value BIGINT NOT NULL);
+INSERT INTO smmpanel_counters VALUES ('events', 1);
+INSERT INTO smmpanel_orders VALUES (1, 'a', 7, 'r', 'in_progress', 'In progress', '1.50', 10,
+  40, 'USD', '{"runs":2}', 0, 5, 10, 20, 0, 0, NULL);
+INSERT INTO smmpanel_orders VALUES (2, 'a', 8, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+  0, NULL, 0, NULL, 0, 0, NULL);
+INSERT INTO smmpanel_events VALUES (1, 'a', 7, 'r', 5, NULL, '{"order":7,"status":"in_progress",
+  "raw_status":"In progress","charge":"1.50","start_count":10,"remains":40,"currency":"USD",
+  "extra":{"runs":2}}');
+"""
+
+
+def test_a_version_1_store_is_brought_up_to_date(tmp_path: Path) -> None:
+    """Schema 1 kept a status in seven columns: opening it makes them one state text, equal
+    to what a poll now writes, so the next poll of an unchanged order writes no event."""
+    import sqlite3
+
+    from sqlalchemy import select
+
+    path = tmp_path / "v1.db"
+    with sqlite3.connect(path) as db:
+        db.executescript(_V1)
+    store = _open(f"sqlite:///{path}")
+    try:
+        seen = OrderStatus(
+            7, Status.IN_PROGRESS, Decimal("1.50"), 10, 40, "USD", "In progress", {"runs": 2}
+        )
+        row = store.get("a", 7)
+        assert row is not None
+        assert row.status == seen
+        got = store.get("a", 8)
+        assert got is not None
+        assert got.status is None
+        (old,) = store.events(0, 10)
+        assert (old.id, old.previous, old.current) == (1, None, seen)
+        assert _poll(store, "a", {7: seen, 8: _status(8, "Pending", 5)}, 30.0) == 1
+        assert [(e.id, e.order) for e in store.events(1, 10)] == [(2, 8)]
+        with store.engine.connect() as conn:
+            assert conn.execute(select(schema.c.version)).scalar() == SCHEMA_VERSION
+    finally:
+        store.close()
+
+
 def test_a_bad_store_url_is_a_clear_error() -> None:
     with pytest.raises(StoreError, match="sqlite"):
         _open("mysql://u:secret@h/db")
@@ -252,3 +321,31 @@ def test_a_follower_never_skips_an_event_that_commits_late(store_url: str) -> No
         reader.close()
     assert not errors
     assert last == 4 * 25 * 20
+
+
+def test_jitter_is_drawn_per_batch_and_claims_come_most_overdue_first(store_url: str) -> None:
+    """A batch's orders share one jitter factor (side by side in the due index), batches
+    draw their own within ``[1 - jitter, 1 + jitter]``, and a claim lists the due orders
+    by due time, then row: the claim's cursor is its last row."""
+    store = _open(store_url)
+    try:
+        store.track("a", list(range(1, 61)), None, 0.0)
+        assert store.acquire("a", "me:1:x", 0.0, 600.0)
+        cadence = Cadence(100.0, 800.0, jitter=0.2)
+        due = store.claim("a", 0.0, None, 100)
+        for n, start in enumerate(range(0, 60, 20)):  # three batches, three seeds
+            batch = [Outcome(d, key_of(_status(d.order, "Pending", 5))) for d in due[start:][:20]]
+            store.write("a", "me:1:x", batch, 0.0, cadence, 600.0, n)
+        claimed = store.claim("a", 1000.0, None, 100)
+        assert [(d.at, d.row) for d in claimed] == sorted((d.at, d.row) for d in claimed)
+        by_batch = [
+            {d.at for d in claimed if start < d.order <= start + 20} for start in (0, 20, 40)
+        ]
+        assert all(len(times) == 1 for times in by_batch)
+        factors = {times.pop() / 100.0 for times in by_batch}
+        assert len(factors) == 3
+        assert all(0.8 <= factor <= 1.2 for factor in factors)
+        later = store.claim("a", 1000.0, (claimed[29].at, claimed[29].row), 100)
+        assert later == claimed[30:]
+    finally:
+        store.close()

@@ -9,10 +9,13 @@ usage (an ID that is not a positive integer), 1 for an unknown panel or an unusa
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
 import os
 import signal
 import sys
+import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import IO, Any
 
@@ -208,7 +211,7 @@ def run_command(
                 await tracker.run(until_idle=until_idle)
                 tg.cancel_scope.cancel()
             end = "\n" if sys.stderr.isatty() else ""
-            sys.stderr.write(f"{end}track: {_line(await tracker.report())}\n")
+            sys.stderr.write(f"{end}track: {_line(await tracker.report(), None)}\n")
         return 0
 
     return anyio.run(work)
@@ -357,7 +360,7 @@ def _status_row(report: PanelReport, words: list[str]) -> dict[str, Any]:
     }
 
 
-def _line(reports: dict[str, PanelReport]) -> str:
+def _line(reports: dict[str, PanelReport], polled: float | None) -> str:
     """One line: orders due, polled a minute, budget used per panel, oldest overdue."""
     due = sum(r.due for r in reports.values())
     used = sum(r.used for r in reports.values())
@@ -369,29 +372,57 @@ def _line(reports: dict[str, PanelReport]) -> str:
         budgets.append(f"{r.panel} {mark}")
     final = sum(n for r in reports.values() for s, n in r.counts.items() if s.final)
     total = sum(sum(r.counts.values()) + r.new for r in reports.values())
+    rate = "" if polled is None else f"{polled:.0f} polled/min, "
     return (
-        f"{due} due, {used:.0f} requests/min, final {final}/{total}, "
+        f"{due} due, {rate}{used:.0f} requests/min, final {final}/{total}, "
         f"oldest overdue {lag:.0f}s | budget: {', '.join(budgets)}"
     )
 
 
-async def _live(tracker: Tracker, every: float) -> None:
-    """A live line on a terminal; a summary log line every ``every`` s otherwise."""
-    tty = sys.stderr.isatty()
+class _PerMinute:
+    """Orders polled in the last minute, from samples of ``Tracker.polled``."""
+
+    def __init__(self, tracker: Tracker, clock: Callable[[], float]) -> None:
+        self._tracker = tracker
+        self._clock = clock
+        self._samples: deque[tuple[float, int]] = deque([(clock(), tracker.polled)])
+
+    def __call__(self) -> float:
+        now, polled = self._clock(), self._tracker.polled
+        samples = self._samples
+        while len(samples) > 1 and samples[1][0] <= now - 60.0:
+            samples.popleft()
+        start, before = samples[0]
+        samples.append((now, polled))
+        return (polled - before) * 60.0 / max(now - start, 1.0)
+
+
+async def _live(
+    tracker: Tracker,
+    every: float,
+    stream: IO[str] | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    refresh: float = 1.0,
+) -> None:
+    """A live line on a terminal (every ``refresh`` s); a summary line every ``every`` s
+    otherwise (a log, a pipe: no carriage returns in it)."""
+    out = stream or sys.stderr
+    tty = out.isatty()
+    per_minute = _PerMinute(tracker, clock)
     while True:
-        await anyio.sleep(1.0 if tty else every)
-        line = _line(await tracker.report())
+        await anyio.sleep(refresh if tty else every)
+        line = _line(await tracker.report(), per_minute())
         if tty:
-            sys.stderr.write("\r\x1b[K" + line[: _width() - 1])
+            out.write("\r\x1b[K" + line[: _width(out) - 1])
         else:
-            sys.stderr.write(f"track: {line}\n")
-        sys.stderr.flush()
+            out.write(f"track: {line}\n")
+        out.flush()
 
 
-def _width() -> int:
+def _width(out: IO[str]) -> int:
     try:
-        return os.get_terminal_size(sys.stderr.fileno()).columns
-    except OSError:
+        return os.get_terminal_size(out.fileno()).columns
+    except (OSError, ValueError, io.UnsupportedOperation):
         return 120
 
 

@@ -3,7 +3,9 @@
 A new order is due at once; after a change the next poll comes ``first`` seconds later,
 and each poll that finds nothing new doubles the wait, up to ``most``. Every wait is
 stretched or shrunk by up to ``jitter`` (a fraction) so that orders tracked together, or
-a restart, do not make the polls bunch up.
+a restart, do not make the polls bunch up. The store draws one factor per batch it writes
+(``factor``): the batch's orders then stay side by side in the due index, and batches
+spread apart.
 """
 
 from __future__ import annotations
@@ -69,8 +71,12 @@ class Cadence:
             return self.first
         return min(self.most, previous * 2)
 
+    def factor(self, rng: random.Random) -> float:
+        """A jitter factor in ``[1 - jitter, 1 + jitter]``, to multiply waits by."""
+        if not self.jitter:
+            return 1.0
+        return 1.0 + self.jitter * (2.0 * rng.random() - 1.0)
+
     def due(self, now: float, wait: float, rng: random.Random) -> float:
         """``now + wait``, jittered."""
-        if not self.jitter:
-            return now + wait
-        return now + wait * (1.0 + self.jitter * (2.0 * rng.random() - 1.0))
+        return now + wait * self.factor(rng)

@@ -1,8 +1,10 @@
-"""``OrderStatus`` to store columns and JSON, and back, losing nothing.
+"""``OrderStatus`` to one compact JSON text and back, losing nothing.
 
-Money is kept as the ``Decimal``'s text, ``extra`` as JSON with sorted keys, so a status
-read back equals the one written and two equal statuses always give equal columns (which
-is how a change is noticed: by comparing columns, without decoding).
+A status is stored as the JSON array ``[order, status, raw_status, charge, start_count,
+remains, currency, extra]``: money as the ``Decimal``'s text, ``extra`` with sorted keys. Two
+equal statuses always give the same text, so a change is noticed by comparing texts, and
+the same text is the order's ``state`` column and an event's ``previous``/``current``: a
+poll encodes each answer once (in C, by msgspec) and decodes nothing.
 """
 
 from __future__ import annotations
@@ -11,91 +13,107 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-import attrs
 import msgspec
 
 from .._models import OrderStatus, Status
 
-__all__ = ["Key", "from_json", "from_key", "key_of", "to_json", "utc"]
+__all__ = ["Key", "from_json", "from_key", "key_of", "state_of", "to_json", "utc"]
 
-Key = tuple[str, str, str | None, int | None, int | None, str | None, str | None]
-"""(status, raw_status, charge, start_count, remains, currency, extra JSON): the columns."""
+Key = tuple[str, str]
+"""(status word, state JSON text): the ``status`` and ``state`` columns."""
 
-_HAS_EXTRA = "extra" in attrs.fields_dict(OrderStatus)
 _ENCODER = msgspec.json.Encoder(enc_hook=str, order="sorted")
-
-
-def _extra(status: OrderStatus) -> str | None:
-    extra = getattr(status, "extra", None)
-    return _ENCODER.encode(extra).decode() if extra else None
+_encode = _ENCODER.encode
+_decode = msgspec.json.decode
 
 
 def key_of(status: OrderStatus) -> Key:
-    """The columns of a status."""
-    charge = status.charge
-    return (
-        status.status.value,
-        status.raw_status,
-        None if charge is None else str(charge),
-        status.start_count,
-        status.remains,
-        status.currency,
-        _extra(status) if _HAS_EXTRA else None,
+    """The columns of a status: its word and its state text."""
+    word = status.status
+    return word._value_, _encode(
+        (
+            status.order,
+            word,
+            status.raw_status,
+            status.charge,
+            status.start_count,
+            status.remains,
+            status.currency,
+            status.extra,
+        )
+    ).decode()
+
+
+def state_of(
+    order: int,
+    word: str,
+    raw: str | None,
+    charge: str | None,
+    start_count: int | None,
+    remains: int | None,
+    currency: str | None,
+    extra: str | None,
+) -> str:
+    """The state text of a status kept as separate columns (schema version 1)."""
+    return _encode(
+        (
+            order,
+            word,
+            raw or "",
+            charge,
+            start_count,
+            remains,
+            currency,
+            _decode(extra) if extra else {},
+        )
+    ).decode()
+
+
+def _status(data: list[Any]) -> OrderStatus:
+    order, word, raw, charge, start_count, remains, currency, extra = data
+    return OrderStatus(
+        order=order,
+        status=Status(word),
+        charge=None if charge is None else Decimal(charge),
+        start_count=start_count,
+        remains=remains,
+        currency=currency,
+        raw_status=raw,
+        extra=extra or {},
     )
 
 
 def from_key(order: int, key: Key) -> OrderStatus:
     """The status the columns hold."""
-    word, raw, charge, start_count, remains, currency, extra = key
-    fields: dict[str, Any] = {
-        "order": order,
-        "status": Status(word),
-        "charge": None if charge is None else Decimal(charge),
-        "start_count": start_count,
-        "remains": remains,
-        "currency": currency,
-        "raw_status": raw,
-    }
-    if _HAS_EXTRA:
-        fields["extra"] = msgspec.json.decode(extra) if extra else {}
-    return OrderStatus(**fields)
+    status = from_json(key[1])
+    assert status is not None
+    return status
 
 
 def to_json(order: int, key: Key | None) -> str | None:
-    """An event's side as JSON text (the columns, named as ``smmpanel status --format json``)."""
-    if key is None:
-        return None
-    word, raw, charge, start_count, remains, currency, extra = key
-    return _ENCODER.encode(
-        {
-            "order": order,
-            "status": word,
-            "raw_status": raw,
-            "charge": charge,
-            "start_count": start_count,
-            "remains": remains,
-            "currency": currency,
-            "extra": msgspec.json.decode(extra) if extra else {},
-        }
-    ).decode()
+    """An event's side as JSON text: the state text itself."""
+    return None if key is None else key[1]
 
 
 def from_json(text: str | None) -> OrderStatus | None:
-    """The status an event's JSON side holds."""
+    """The status a state text (or an event side of schema version 1, an object) holds."""
     if text is None:
         return None
-    data = msgspec.json.decode(text)
-    extra = data.get("extra") or {}
-    key: Key = (
-        data["status"],
-        data["raw_status"],
-        data["charge"],
-        data["start_count"],
-        data["remains"],
-        data["currency"],
-        _ENCODER.encode(extra).decode() if extra else None,
-    )
-    return from_key(int(data["order"]), key)
+    data = _decode(text)
+    if isinstance(data, dict):  # written by schema version 1
+        return _status(
+            [
+                data["order"],
+                data["status"],
+                data["raw_status"],
+                data["charge"],
+                data["start_count"],
+                data["remains"],
+                data["currency"],
+                data.get("extra"),
+            ]
+        )
+    return _status(data)
 
 
 def utc(seconds: float | None) -> dt.datetime | None:

@@ -44,7 +44,7 @@ CHUNK = 100
 """IDs per status request: the API's limit."""
 FLUSH_ROWS = 4000
 """The most outcomes written in one transaction."""
-FLUSH_DELAY = 0.25
+FLUSH_DELAY = 0.5
 """Seconds an answer may wait for others to share its transaction."""
 
 
@@ -78,13 +78,14 @@ _FAILED = (AuthenticationError, TransportError, ProtocolError, RateLimitError)
 def _outcomes(chunk: list[Due], bulk: Bulk[OrderStatus]) -> tuple[list[Outcome], Any]:
     """Each order's outcome, and the error that says the panel itself failed (if any)."""
     done: list[Outcome] = []
+    add = done.append
     failure: SMMPanelError | None = None
-    ok = bulk.ok
+    answered = bulk.ok.get
     errors = bulk.errors
     for due in chunk:
-        status = ok.get(due.order)
+        status = answered(due.order)
         if status is not None:
-            done.append(Outcome(due, key_of(status)))
+            add(Outcome(due, key_of(status)))
             continue
         error = errors.get(due.order)
         if isinstance(error, NotFoundError):

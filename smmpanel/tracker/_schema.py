@@ -2,8 +2,11 @@
 
 Times are seconds since the epoch (double precision), so SQLite and PostgreSQL compare
 and index them alike. ``SCHEMA_VERSION`` is written in ``smmpanel_schema``; a store made
-by a newer smmpanel is refused, an older one is brought up to date by ``MIGRATIONS``
-(each a list of SQL statements, run in one transaction with the version bump).
+by a newer smmpanel is refused, an older one is brought up to date by the store's
+migrations (run in one transaction with the version bump).
+
+Version 2 keeps an order's latest status as one ``state`` text (``_codec``) instead of
+seven columns: a poll then writes and compares one value, and an event reuses it.
 """
 
 from __future__ import annotations
@@ -22,11 +25,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "counters", "events", "metadata", "orders", "panels"]
+__all__ = ["SCHEMA_VERSION", "counters", "events", "metadata", "orders", "panels"]
 
-SCHEMA_VERSION = 1
-MIGRATIONS: dict[int, list[str]] = {}
-"""``{version: statements}`` taking a store from ``version - 1`` to ``version``."""
+SCHEMA_VERSION = 2
 
 # SQLite makes an INTEGER PRIMARY KEY the rowid (fast, increasing); PostgreSQL a BIGINT.
 RowId = BigInteger().with_variant(Integer(), "sqlite")
@@ -43,14 +44,10 @@ orders = Table(
     Column("panel", String(200), nullable=False),
     Column("order_id", BigInteger, nullable=True),  # NULL: an add whose answer is unknown
     Column("ref", Text),
-    # The latest status, as _codec.Key lays it out (NULL until the first answer).
+    # The latest status (NULL until the first answer): its word, and all of it as _codec's
+    # state text.
     Column("status", String(32)),
-    Column("raw_status", Text),
-    Column("charge", Text),
-    Column("start_count", BigInteger),
-    Column("remains", BigInteger),
-    Column("currency", String(16)),
-    Column("extra", Text),
+    Column("state", Text),
     Column("tracked_at", Time, nullable=False),
     Column("polled_at", Time),
     Column("next_poll_at", Time),  # the due queue; NULL: never again (final, not found)
@@ -67,7 +64,8 @@ events = Table(
     "smmpanel_events",
     metadata,
     # Given from the counter under its row lock, never by a sequence: ids follow commits.
-    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    # (On SQLite the rowid itself: one b-tree per insert, not two.)
+    Column("id", RowId, primary_key=True, autoincrement=False),
     Column("panel", String(200), nullable=False),
     Column("order_id", BigInteger, nullable=False),
     Column("ref", Text),

@@ -26,7 +26,6 @@ from typing import Any, TypeVar
 
 import anyio
 import anyio.to_thread
-import attrs
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy import event, func, select
@@ -34,9 +33,9 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from .._models import Status
 from ._cadence import Cadence
-from ._codec import Key, from_json, from_key, to_json, utc
+from ._codec import Key, from_json, state_of, utc
 from ._models import Event, PanelReport, TrackedOrder
-from ._schema import MIGRATIONS, SCHEMA_VERSION, counters, events, metadata, orders, panels, schema
+from ._schema import SCHEMA_VERSION, counters, events, metadata, orders, panels, schema
 
 __all__ = ["DEFAULT_STORE", "Due", "LeaseLost", "Outcome", "Store", "StoreError", "new_owner"]
 
@@ -57,25 +56,29 @@ class LeaseLost(Exception):
     """Another owner holds this panel's lease now; the batch in hand is not written."""
 
 
-@attrs.frozen
-class Due:
-    """A due order as claimed: its row, its last status columns and cadence interval."""
+class Due(msgspec.Struct, frozen=True, array_like=True, gc=False):
+    """A due order as claimed: its row, its last state text and cadence interval.
+
+    A msgspec struct: a claim decodes straight into these, in C.
+    """
 
     row: int
     order: int
     ref: str | None
-    key: Key | None
+    key: str | None  # the state text of its last status (None: no answer yet)
     wait: float | None
     at: float  # its next_poll_at, the due queue's position
 
 
-@attrs.frozen
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True, gc=False):
     """What one poll found for one due order."""
 
     due: Due
     key: Key | None = None  # the new status (None: not found, or a per-ID error)
     not_found: bool = False
+
+
+_DUE_ROWS = msgspec.json.Decoder(list[Due], strict=False)  # strict=False: "%!.17g" texts
 
 
 def new_owner() -> str:
@@ -118,7 +121,7 @@ def _sqlite_engine(url: sa.URL) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: survives a killed process
         cursor.execute("PRAGMA busy_timeout=60000")
-        cursor.execute("PRAGMA cache_size=-8192")  # 8 MiB a connection, whatever the size
+        cursor.execute("PRAGMA cache_size=-2048")  # 2 MiB a connection: RSS stays flat
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -146,56 +149,36 @@ def make_engine(url: str) -> Engine:
     raise StoreError(f"the store must be sqlite:/// or postgresql+psycopg://, got {backend}://")
 
 
-_NO_KEY: Key = (None, None, None, None, None, None, None)  # type: ignore[assignment]
-
-# The two statements every poll writes, per row, run as driver-level executemany with
-# plain tuples: SQLAlchemy's per-row parameter processing would cost more than SQLite.
-_UPDATE_SQL = (
-    "UPDATE smmpanel_orders SET status=?, raw_status=?, charge=?, start_count=?, remains=?,"
-    " currency=?, extra=?, polled_at=?, next_poll_at=?, wait=?, not_found=? WHERE id=?"
+# The statements every poll writes, per row, run as driver-level executemany with plain
+# tuples: SQLAlchemy's per-row parameter processing would cost more than SQLite. A row
+# whose status changed gets its new state; one that did not only its times.
+_CHANGED_SQL = (
+    "UPDATE smmpanel_orders SET status=?, state=?, polled_at=?, next_poll_at=?, wait=? WHERE id=?"
+)
+_SAME_SQL = "UPDATE smmpanel_orders SET polled_at=?, next_poll_at=?, wait=? WHERE id=?"
+_GONE_SQL = (
+    "UPDATE smmpanel_orders SET polled_at=?, next_poll_at=NULL, wait=NULL, not_found=? WHERE id=?"
 )
 _CLAIM_SQL = (
-    "SELECT id, order_id, ref, wait, next_poll_at, status, raw_status, charge, start_count,"
-    " remains, currency, extra FROM smmpanel_orders WHERE panel = ? AND next_poll_at <= ?"
-    "{after} ORDER BY next_poll_at, id LIMIT ?"
+    "SELECT id, order_id, ref, state, wait, next_poll_at FROM smmpanel_orders"
+    " WHERE panel = ? AND next_poll_at <= ?{after} ORDER BY next_poll_at, id LIMIT ?"
 )
 _AFTER_SQL = " AND (next_poll_at > ? OR (next_poll_at = ? AND id > ?))"
 # SQLite: a claim as one JSON row, because sqlite3 hands the GIL back and forth for every
-# row it steps through, which a busy event loop thread turns into a wait per row.
+# row it steps through, which a busy event loop thread turns into a wait per row. The due
+# time goes as exact text (SQLite's JSON keeps 15 digits), for the claim's cursor.
 _SQLITE_CLAIM = (
-    "SELECT json_group_array(json_array(id, order_id, ref, printf('%!.17g', wait),"
-    " printf('%!.17g', next_poll_at), status, raw_status, charge, start_count, remains,"
-    " currency, extra)) FROM ({inner})"
+    "SELECT json_group_array(json_array(id, order_id, ref, state, wait,"
+    " printf('%!.17g', next_poll_at))) FROM ({inner})"
+)
+_LEASE_SQL = "UPDATE smmpanel_panels SET lease_until=?, beat_at=? WHERE name=? AND owner=?"
+_COUNTER_SQL = (
+    "UPDATE smmpanel_counters SET value = value + ? WHERE name = 'events' RETURNING value"
 )
 _EVENT_SQL = (
     "INSERT INTO smmpanel_events (id, panel, order_id, ref, at, previous, current)"
     " VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
-
-
-_KEY_COLUMNS = (
-    orders.c.status,
-    orders.c.raw_status,
-    orders.c.charge,
-    orders.c.start_count,
-    orders.c.remains,
-    orders.c.currency,
-    orders.c.extra,
-)
-
-
-def _key(row: Any, offset: int) -> Key | None:
-    if row[offset] is None:
-        return None
-    return (
-        row[offset],
-        row[offset + 1] or "",
-        row[offset + 2],
-        row[offset + 3],
-        row[offset + 4],
-        row[offset + 5],
-        row[offset + 6],
-    )
 
 
 _TRACKED = (
@@ -209,19 +192,18 @@ _TRACKED = (
     orders.c.not_found,
     orders.c.uncertain,
     orders.c.fields,
-    *_KEY_COLUMNS,
+    orders.c.state,
 )
 
 
 def _tracked(row: Any) -> TrackedOrder:
-    key = _key(row, 10)
     order = row[2]
     fields = msgspec.json.decode(row[9]) if row[9] else None
     return TrackedOrder(
         panel=row[1],
         order=order,
         ref=row[3],
-        status=None if key is None or order is None else from_key(order, key),
+        status=None if order is None else from_json(row[10]),
         tracked_at=utc(row[4]),  # type: ignore[arg-type]
         polled_at=utc(row[5]),
         next_poll_at=utc(row[6]),
@@ -300,8 +282,7 @@ class Store:
                         )
                     else:
                         for step in range(version + 1, SCHEMA_VERSION + 1):
-                            for statement in MIGRATIONS.get(step, []):
-                                conn.exec_driver_sql(statement)
+                            _MIGRATIONS[step](conn)
                         if version < SCHEMA_VERSION:
                             conn.execute(schema.update().values(version=SCHEMA_VERSION))
                     have = conn.execute(
@@ -482,25 +463,11 @@ class Store:
             sql = _SQLITE_CLAIM.format(inner=sql.replace("SELECT id,", "SELECT id AS id,", 1))
             with self.engine.connect() as conn:
                 text = conn.exec_driver_sql(sql, (*params, limit)).scalar()
-            rows = msgspec.json.decode(text or "[]")
-            for row in rows:
-                row[3] = None if row[3] is None else float(row[3])
-                row[4] = float(row[4])
-            rows.sort(key=lambda row: (row[4], row[0]))
-        else:
-            with self.engine.connect() as conn:
-                rows = conn.exec_driver_sql(self._sql(sql), (*params, limit)).all()
-        return [
-            Due(
-                r[0],
-                r[1],
-                r[2],
-                None if r[5] is None else (r[5], r[6] or "", r[7], r[8], r[9], r[10], r[11]),
-                r[3],
-                r[4],
-            )
-            for r in rows
-        ]
+            # Rows come in the subquery's order; the caller's cursor is the last one.
+            return _DUE_ROWS.decode(text or "[]")
+        with self.engine.connect() as conn:
+            rows = conn.exec_driver_sql(self._sql(sql), (*params, limit)).all()
+        return [Due(*row) for row in rows]
 
     def next_due(self, panel: str) -> float | None:
         """When this panel's next order falls due (``None``: nothing left to poll)."""
@@ -543,45 +510,31 @@ class Store:
         """
         rng = random.Random(seed)
         results: list[int | None] = []
-        updates: list[tuple[Any, ...]] = []
+        updates: _Updates = ([], [], [])
         changes: list[tuple[str, Due, Key]] = []
         with self._write() as conn:
             for panel, owner, outcomes in batches:
-                held = conn.execute(
-                    panels.update()
-                    .where(panels.c.name == panel, panels.c.owner == owner)
-                    .values(lease_until=now + ttl, beat_at=now)
-                )
+                held = conn.exec_driver_sql(self._sql(_LEASE_SQL), (now + ttl, now, panel, owner))
                 if held.rowcount != 1:
                     results.append(None)
                     continue
                 before = len(changes)
                 self._plan(panel, outcomes, now, cadence, rng, updates, changes)
                 results.append(len(changes) - before)
-            if updates:
-                conn.exec_driver_sql(self._sql(_UPDATE_SQL), updates)
+            for sql, rows in zip((_CHANGED_SQL, _SAME_SQL, _GONE_SQL), updates, strict=True):
+                if rows:
+                    conn.exec_driver_sql(self._sql(sql), rows)
             if changes:
                 # Last, so the counter's row lock is held only for the insert and commit.
-                top = conn.execute(
-                    counters.update()
-                    .where(counters.c.name == "events")
-                    .values(value=counters.c.value + len(changes))
-                    .returning(counters.c.value)
-                ).scalar_one()
+                top = conn.exec_driver_sql(self._sql(_COUNTER_SQL), (len(changes),)).scalar_one()
                 base = top - len(changes)
-                rows = [
-                    (
-                        base + n,
-                        panel,
-                        due.order,
-                        due.ref,
-                        now,
-                        to_json(due.order, due.key),
-                        to_json(due.order, key),
-                    )
-                    for n, (panel, due, key) in enumerate(changes, 1)
-                ]
-                conn.exec_driver_sql(self._sql(_EVENT_SQL), rows)
+                conn.exec_driver_sql(
+                    self._sql(_EVENT_SQL),
+                    [
+                        (base + n, panel, due.order, due.ref, now, due.key, key[1])
+                        for n, (panel, due, key) in enumerate(changes, 1)
+                    ],
+                )
         return results
 
     @staticmethod
@@ -591,30 +544,38 @@ class Store:
         now: float,
         cadence: Cadence,
         rng: random.Random,
-        updates: list[tuple[Any, ...]],
+        updates: _Updates,
         changes: list[tuple[str, Due, Key]],
     ) -> None:
-        """The row updates and the events of one panel's outcomes."""
+        """The row updates and the events of one panel's outcomes.
+
+        One jitter factor for the whole batch: its orders' new due times then sit side by
+        side in the due index (per wait), so a batch touches a few index pages, not one
+        page per order; batches still spread apart, so restarts do not synchronise.
+        """
         first = cadence.first
+        wait_after = cadence.wait
+        factor = cadence.factor(rng)
+        soon = now + first * factor
+        final = _FINAL
+        changed, same, gone = (rows.append for rows in updates)
+        change = changes.append
         for outcome in outcomes:
             due = outcome.due
             key = outcome.key
-            if outcome.not_found:
-                updates.append((*(due.key or _NO_KEY), now, None, None, True, due.row))
+            if key is not None:
+                if key[1] != due.key:
+                    change((panel, due, key))
+                    at = None if key[0] in final else soon
+                    changed((key[0], key[1], now, at, first, due.row))
+                    continue
+            elif outcome.not_found:
+                gone((now, True, due.row))
                 continue
-            if key is None:  # a per-ID error: polled, nothing learned
-                key = due.key
-                changed = False
-            else:
-                changed = key != due.key
-            if changed:
-                changes.append((panel, due, key))  # type: ignore[arg-type]
-                wait = first
-            else:
-                wait = cadence.wait(False, due.wait)
-            final = key is not None and key[0] in _FINAL
-            at = None if final else cadence.due(now, wait, rng)
-            updates.append((*(key or _NO_KEY), now, at, wait, False, due.row))
+            # Unchanged, or a per-ID error (polled, nothing learned): the wait grows.
+            wait = wait_after(False, due.wait)
+            at = None if key is not None and key[0] in final else now + wait * factor
+            same((now, at, wait, due.row))
 
     # ------------------------------------------------------------------ reading
 
@@ -717,6 +678,39 @@ class Store:
                 if "due" not in entry:
                     entry |= {"due": 0, "lag": 0.0}
         return {name: PanelReport(panel=name, **entry) for name, entry in sorted(found.items())}
+
+
+_Updates = tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[Any, ...]]]
+"""The rows for ``_CHANGED_SQL``, ``_SAME_SQL`` and ``_GONE_SQL``."""
+
+
+def _state_column(conn: Connection) -> None:
+    """Schema 1 to 2: the seven status columns become one ``state`` text."""
+    conn.exec_driver_sql("ALTER TABLE smmpanel_orders ADD COLUMN state TEXT")
+    old = (
+        "SELECT id, order_id, status, raw_status, charge, start_count, remains, currency,"
+        " extra FROM smmpanel_orders WHERE status IS NOT NULL AND id > {} ORDER BY id LIMIT 5000"
+    )
+    last = 0
+    while True:
+        rows = conn.exec_driver_sql(old.format(last)).all()
+        if not rows:
+            break
+        conn.execute(
+            orders.update().where(orders.c.id == sa.bindparam("row")),
+            [{"row": row[0], "state": state_of(*row[1:])} for row in rows],
+        )
+        last = rows[-1][0]
+    driver: Any = conn.dialect.dbapi
+    if conn.dialect.name == "sqlite" and driver.sqlite_version_info < (3, 35):
+        return  # no DROP COLUMN before SQLite 3.35: the old columns stay, unused
+    for column in ("raw_status", "charge", "start_count", "remains", "currency", "extra"):
+        conn.exec_driver_sql(f"ALTER TABLE smmpanel_orders DROP COLUMN {column}")
+
+
+_MIGRATIONS: dict[int, Callable[[Connection], None]] = {2: _state_column}
+"""``{version: step}`` taking a store from ``version - 1`` to ``version``, in the
+transaction that bumps the version."""
 
 
 class _WriteTransaction:

@@ -138,6 +138,7 @@ class _Batcher:
                         item.error = LeaseLost(item.panel)
                     else:
                         item.changed = changed
+                        tracker._polled += len(item.outcomes)
                     item.done.set()
 
 
@@ -180,6 +181,7 @@ class Tracker:
         self._stop_event: anyio.Event | None = None
         self._rng = random.Random()
         self._batcher: _Batcher | None = None
+        self._polled = 0
 
     def __repr__(self) -> str:
         return f"<Tracker panels={list(self.panels)} store={self.store!r}>"
@@ -324,6 +326,11 @@ class Tracker:
                     updates["paused"] = state.paused
             reports[name] = attrs.evolve(live, **updates)
         return reports
+
+    @property
+    def polled(self) -> int:
+        """Orders answered (a status, or not found) and written by this tracker so far."""
+        return self._polled
 
     # ------------------------------------------------------------------ running
 
