@@ -83,7 +83,7 @@ def test_the_request_line_and_host_are_those_httpx_writes() -> None:
     url = "https://bücher.example:8443/api/v2?x=1"
     wire = _pool.PoolWire(url, 8, timeout=TIMEOUT, user_agent="t")
     request = httpx.Request("POST", url)
-    assert wire._url.target == request.url.raw_path
+    assert wire._target == request.url.raw_path
     assert dict(wire._headers)[b"Host"] == request.headers["Host"].encode()
 
 

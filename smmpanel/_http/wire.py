@@ -16,7 +16,7 @@ never follows a redirect: a 3xx comes back as an answer.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import aclosing
 from typing import NamedTuple, Protocol
 
@@ -104,7 +104,7 @@ class RawHeaders(Mapping[str, str]):
 
     __slots__ = ("_raw",)
 
-    def __init__(self, raw: list[tuple[bytes, bytes]]) -> None:
+    def __init__(self, raw: Sequence[tuple[bytes, bytes]]) -> None:
         self._raw = raw
 
     def __getitem__(self, name: str) -> str:
