@@ -178,7 +178,8 @@ async def smmpanel_small(url: str, key: str, n: int, concurrency: int) -> int:
     async def worker(panel: smmpanel.Panel) -> None:
         nonlocal answered
         for chunk in todo:
-            answered += len((await panel.statuses(chunk)).ok)
+            result = await panel.statuses(chunk)  # awaited first: += reads before an await
+            answered += len(result.ok)
 
     async with (
         smmpanel.Panel(url, key, concurrency=concurrency) as panel,
