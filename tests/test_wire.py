@@ -9,14 +9,19 @@ body, and no connection left open by a failure or a cancellation.
 from __future__ import annotations
 
 import gzip
+import shutil
 import socket
+import ssl
+import subprocess
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus
 
 import anyio
 import anyio.abc
+import anyio.streams.tls
 import h11
 import httpx
 import pytest
@@ -24,6 +29,8 @@ from _hardening import KEY, assert_no_key
 
 import smmpanel
 from smmpanel._http import exchange as _exchange
+from smmpanel._http import fast as _fast
+from smmpanel._http import pool as _pool
 
 pytestmark = pytest.mark.anyio
 
@@ -123,16 +130,62 @@ class Server:
 
 
 @asynccontextmanager
-async def serving(script: Callable[[int], Reply]) -> AsyncIterator[tuple[Server, str]]:
+async def serving(
+    script: Callable[[int], Reply], tls: ssl.SSLContext | None = None
+) -> AsyncIterator[tuple[Server, str]]:
     server = Server(script)
-    listener = await anyio.create_tcp_listener(local_host="127.0.0.1")
-    port = listener.extra(anyio.abc.SocketAttribute.local_port)
+    tcp = await anyio.create_tcp_listener(local_host="127.0.0.1")
+    port = tcp.extra(anyio.abc.SocketAttribute.local_port)
+    listener: anyio.abc.Listener[Any] = tcp
+    if tls is not None:
+        listener = anyio.streams.tls.TLSListener(tcp, tls, standard_compatible=False)
+    scheme = "http" if tls is None else "https"
     async with listener, anyio.create_task_group() as tg:
         tg.start_soon(listener.serve, server.handle)
         try:
-            yield server, f"http://127.0.0.1:{port}/api/v2"
+            yield server, f"{scheme}://127.0.0.1:{port}/api/v2"
         finally:
             tg.cancel_scope.cancel()
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (made by the openssl command line)."""
+    if shutil.which("openssl") is None:
+        pytest.skip("making a test certificate needs the openssl command")
+    where = tmp_path_factory.mktemp("tls")
+    cert, key = where / "cert.pem", where / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+def server_tls(certificate: tuple[Path, Path]) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(*certificate)
+    return context
 
 
 def always(reply: Reply) -> Callable[[int], Reply]:
@@ -194,7 +247,39 @@ async def test_connection_close_and_a_panel_closing_idle_connections(fast: bool)
     assert server.connections == 3
 
 
+async def test_https_with_a_trusted_certificate(
+    fast: bool, certificate: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TLS with the certificate checked, kept alive across calls."""
+    trusting = ssl.create_default_context(cafile=str(certificate[0]))
+    for module in (_pool, _fast):
+        monkeypatch.setattr(module, "ssl_context", lambda: trusting)
+    reply = Reply(answer(BALANCE))
+    async with serving(always(reply), server_tls(certificate)) as (server, url):
+        async with make(url, fast) as panel:
+            for _ in range(3):
+                assert (await panel.balance()).currency == "USD"
+        await settle(server)
+    assert server.connections == 1
+    assert len(server.requests) == 3
+
+
 # ---------------------------------------------------------------- failures
+
+
+async def test_an_untrusted_certificate_is_proven_unsent(
+    fast: bool, certificate: tuple[Path, Path]
+) -> None:
+    """A certificate no CA signed: nothing was sent, so even an add is a plain error."""
+    tls = server_tls(certificate)
+    async with serving(always(Reply(answer(BALANCE))), tls) as (server, url), make(url, fast) as p:
+        with pytest.raises(smmpanel.TransportError, match="could not connect") as read:
+            await p.balance()
+        with pytest.raises(smmpanel.TransportError) as write:
+            await p.add(**ORDER)
+    assert not isinstance(write.value, smmpanel.UncertainOrderError)
+    assert server.requests == []
+    assert_no_key(read.value)
 
 
 async def test_a_refused_connection_is_proven_unsent(fast: bool) -> None:
