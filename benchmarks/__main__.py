@@ -121,13 +121,21 @@ LABELS = {
     "smmpanel": "smmpanel `statuses`",
     "smmpanel-iter": "smmpanel `iter_statuses`",
     "smmpanel-fast": "smmpanel `statuses`, fast=True",
+    "smmpanel-trio": "smmpanel `statuses` on trio",
     "floor-aiohttp-single": "floor: aiohttp + msgspec, one order per request",
     "smmpanel-single": "smmpanel `status(order)`, one order per call",
     "smmpanel-small": "smmpanel `statuses` of 100 IDs, one call after another",
 }
 
 # The floor (first) and the clients compared with it.
-BULK = ["floor-aiohttp", "floor-httpx", "smmpanel", "smmpanel-iter", "smmpanel-fast"]
+BULK = [
+    "floor-aiohttp",
+    "floor-httpx",
+    "smmpanel",
+    "smmpanel-iter",
+    "smmpanel-fast",
+    "smmpanel-trio",
+]
 SINGLE = ["floor-aiohttp-single", "smmpanel-single"]
 SMALL = ["floor-aiohttp", "smmpanel-small"]
 

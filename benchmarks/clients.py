@@ -18,6 +18,8 @@ import anyio
 Client = Callable[[str, str, int, int], Awaitable[int]]
 CLIENTS: dict[str, Client] = {}
 NAIVE_SAMPLE = 200
+BACKENDS = {"smmpanel-trio": "trio"}
+"""Clients that run under another event loop than asyncio."""
 
 
 def client(name: str) -> Callable[[Client], Client]:
@@ -196,15 +198,31 @@ async def smmpanel_single(url: str, key: str, n: int, concurrency: int) -> int:
 
 @client("smmpanel-small")
 async def smmpanel_small(url: str, key: str, n: int, concurrency: int) -> int:
-    """Panel.statuses of 100 IDs at a time, one call after another: bulks of one chunk."""
+    """Panel.statuses of one chunk (100 IDs) per call, ``concurrency`` callers."""
     import smmpanel
 
     answered = 0
-    async with smmpanel.Panel(url, key, concurrency=concurrency) as panel:
-        for start in range(1, n + 1, 100):
-            result = await panel.statuses(range(start, min(start + 100, n + 1)))
+    todo = iter(chunks(n))
+
+    async def worker(panel: smmpanel.Panel) -> None:
+        nonlocal answered
+        for chunk in todo:
+            result = await panel.statuses(chunk)  # awaited first: += reads before an await
             answered += len(result.ok)
+
+    async with (
+        smmpanel.Panel(url, key, concurrency=concurrency) as panel,
+        anyio.create_task_group() as tg,
+    ):
+        for _ in range(concurrency):
+            tg.start_soon(worker, panel)
     return answered
+
+
+@client("smmpanel-trio")
+async def smmpanel_trio(url: str, key: str, n: int, concurrency: int) -> int:
+    """Panel.statuses, as ``smmpanel``, under trio (see ``BACKENDS``)."""
+    return await smmpanel_statuses(url, key, n, concurrency)
 
 
 def main() -> None:
@@ -222,7 +240,14 @@ def main() -> None:
     import smmpanel  # noqa: F401
 
     wall, cpu = time.perf_counter(), time.process_time()
-    answered = anyio.run(run, args.url, args.key, args.orders, args.concurrency)
+    answered = anyio.run(
+        run,
+        args.url,
+        args.key,
+        args.orders,
+        args.concurrency,
+        backend=BACKENDS.get(args.name, "asyncio"),
+    )
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     json.dump({"wall": wall, "cpu": cpu, "rss_mb": rss, "answered": answered}, sys.stdout)

@@ -14,7 +14,6 @@ __all__ = [
     "MAX_CHUNK",
     "MAX_RETRY_AFTER",
     "MAX_WINDOW",
-    "SHARD",
     "USER_AGENT",
     "VERSION",
     "WINDOW",
@@ -52,5 +51,3 @@ WINDOW = 16
 """Chunks ``iter_statuses`` reads ahead per worker at full speed: hides each window's drain."""
 MAX_WINDOW = 512
 """The most chunks read ahead at once, whatever the concurrency: the memory bound."""
-SHARD = 8
-"""Connections per httpcore pool of the default transport."""

@@ -104,22 +104,28 @@ class Redactor:
             return
         # Longest first, so a secret that begins another one never leaves a tail behind.
         self._secrets = tuple(sorted((*self._secrets, secret), key=len, reverse=True))
-        patterns = [_pattern(one) for one in self._secrets]
-        self._text = re.compile("|".join(text for text, _ in patterns))
-        self._bytes = re.compile(b"|".join(data for _, data in patterns))
         self._anchors = tuple(_anchor(one) for one in self._secrets)
+        # Compiled on first use (tens of ms for a long key): most Panels never need it.
+        self._text = self._bytes = None
 
     def text(self, text: str) -> str:
         """``text`` without any secret."""
-        if self._text is None:
+        if not self._secrets:
             return text
-        return self._text.sub(MASK, text)
+        return self._patterns()[0].sub(MASK, text)
 
     def content(self, content: bytes) -> bytes:
         """A body without any secret, before anything reads it."""
-        if self._bytes is None or not self._may_hold(content):
+        if not self._secrets or not self._may_hold(content):
             return content
-        return self._bytes.sub(MASK.encode(), content)
+        return self._patterns()[1].sub(MASK.encode(), content)
+
+    def _patterns(self) -> tuple[re.Pattern[str], re.Pattern[bytes]]:
+        if self._text is None or self._bytes is None:
+            patterns = [_pattern(one) for one in self._secrets]
+            self._text = re.compile("|".join(text for text, _ in patterns))
+            self._bytes = re.compile(b"|".join(data for _, data in patterns))
+        return self._text, self._bytes
 
     def _may_hold(self, content: bytes) -> bool:
         # One-byte searches first: they are memchr, so the common body costs ~one search.

@@ -11,7 +11,7 @@ import pytest
 import smmpanel
 from smmpanel.testing import FakePanel
 
-pytest.importorskip("httpx_aiohttp")
+pytest.importorskip("aiohttp")
 pytest.importorskip("uvicorn", reason="serve() needs the cli extra")
 
 

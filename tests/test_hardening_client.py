@@ -167,6 +167,6 @@ async def test_13_watch_stops_early_on_aclose() -> None:
 
 @pytest.mark.parametrize("anyio_backend", ["trio"])
 async def test_18_fast_under_trio_fails_at_construction() -> None:
-    pytest.importorskip("httpx_aiohttp")
+    pytest.importorskip("aiohttp")
     with pytest.raises(RuntimeError, match="asyncio"):
         smmpanel.Panel(URL, KEY, fast=True)

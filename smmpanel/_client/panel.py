@@ -19,7 +19,7 @@ from .._config import (
     MAX_CHUNK,
     USER_AGENT,
 )
-from .._http import Exchange, fast_transport, pooled_transport
+from .._http import ClientWire, Exchange, Wire, own_wire
 from .._models import Balance, Bulk, OrderStatus, PerID, RefillStatus, Service
 from .._protocol import Form
 from .._validate import (
@@ -96,21 +96,23 @@ class Panel:
         self._chunk_size = chunk_size
         self._rate_limit = limits
         self._owns_client = http_client is None
-        if fast:
-            transport = fast_transport(concurrency)
-        elif transport is None and http_client is None:
-            transport = pooled_transport(concurrency, https=self._url.lower().startswith("https:"))
-        if http_client is None:
-            # The transport is always ours or the caller's, so it carries the pool limits.
-            http_client = httpx.AsyncClient(
-                transport=transport, timeout=timeout, headers={"User-Agent": USER_AGENT}
-            )
-        self._client = http_client
+        wire: Wire
+        if http_client is None and transport is None:
+            # Our own wire: no httpx client layer (or aiohttp's when fast); an environment
+            # proxy for this URL makes it an httpx client that reads it, as httpx does.
+            wire = own_wire(self._url, concurrency, timeout, fast=fast, user_agent=USER_AGENT)
+        else:
+            if http_client is None:
+                # The caller's transport carries the pool limits.
+                http_client = httpx.AsyncClient(
+                    transport=transport, timeout=timeout, headers={"User-Agent": USER_AGENT}
+                )
+            wire = ClientWire(http_client, self._url, timeout)
+        self._client: httpx.AsyncClient | None = http_client
         self._wire = Exchange(
             self._url,
             key,
-            http_client,
-            timeout=timeout,
+            wire,
             concurrency=concurrency,
             rate_limit=limits,
             retries=retries,
@@ -177,7 +179,7 @@ class Panel:
             return
         self._calls.closed = True
         if self._owns_client:
-            await self._client.aclose()
+            await self._wire.wire.aclose()
 
     # ------------------------------------------------------------------ actions
 

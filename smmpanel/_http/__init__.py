@@ -7,12 +7,14 @@
     throttle  Throttle: requests in flight, requests per second (per action too), 429 pauses
     retry     which failures go again (reads, writes) and when (tenacity); what proves a
               request unsent
-    pool      the default transport: small httpcore pools side by side
-    fast      the aiohttp transport of the ``fast`` extra
+    wire      Wire: post a body, get status, headers and bytes; ClientWire over httpx
+    pool      PoolWire, the default wire: httpcore connections in a pool of our own
+    fast      AiohttpWire, the wire of the ``fast`` extra
+    own       which wire a Panel makes for itself (an environment proxy: httpx's client)
 """
 
 from .exchange import Exchange
-from .fast import fast_transport
-from .pool import pooled_transport
+from .own import own_wire
+from .wire import ClientWire, Wire
 
-__all__ = ["Exchange", "fast_transport", "pooled_transport"]
+__all__ = ["ClientWire", "Exchange", "Wire", "own_wire"]

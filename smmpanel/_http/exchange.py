@@ -1,6 +1,6 @@
 """One API call over HTTP: an exchange under the throttle, retried by the policy.
 
-``Exchange`` owns what every request of a ``Panel`` shares: the httpx client, the throttle
+``Exchange`` owns what every request of a ``Panel`` shares: the wire (see ``wire``), the throttle
 (the limiter that caps requests in flight, the paces, the 429 pause) and the key's
 redactor. Every failure leaves it as a ``Failure`` holding the library's own exception,
 and no exception it builds ever holds the key or an ``httpx.Request`` (whose body holds
@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from contextlib import aclosing
 from typing import Any, TypeVar
 
-import anyio
 import httpx
 
 from .._config import MAX_BODY
@@ -23,17 +21,13 @@ from .._protocol import read_reply
 from .._redact import Redactor, excerpt
 from .retry import for_read, for_write, schedule, unsent
 from .throttle import Throttle
+from .wire import TooLarge, Wire
 
 __all__ = ["Exchange"]
 
 T = TypeVar("T")
 
 logger = logging.getLogger("smmpanel.http")
-
-_HEADERS = {
-    "Content-Type": "application/x-www-form-urlencoded",
-    "Accept": "application/json, text/html;q=0.5, */*;q=0.1",
-}
 
 
 class Exchange:
@@ -43,9 +37,8 @@ class Exchange:
         self,
         url: str,
         key: str,
-        client: httpx.AsyncClient,
+        wire: Wire,
         *,
-        timeout: httpx.Timeout,
         concurrency: int,
         rate_limit: float | Mapping[str, float] | None,
         retries: int,
@@ -53,8 +46,7 @@ class Exchange:
     ) -> None:
         self._url = url
         self._redact = Redactor(key)
-        self._client = client
-        self._timeout = timeout
+        self.wire = wire
         self._retries = retries
         self._backoff = backoff
         self.throttle = Throttle(rate_limit, concurrency)
@@ -92,22 +84,11 @@ class Exchange:
         failure: Failure | None = None
         await self.throttle.enter(action)
         try:
-            request = self._client.build_request(
-                "POST", self._url, content=body, headers=_HEADERS, timeout=self._timeout
-            )
-            # Per request, so a borrowed client made with follow_redirects=True never
-            # re-sends the body (the key) to wherever a 307 points.
-            response = await self._client.send(request, stream=True, follow_redirects=False)
-            try:
-                content = await _read(response)  # a body read to its end closes itself
-            except BaseException:
-                # Shielded, so a cancelled caller still hands the connection back.
-                with anyio.move_on_after(5, shield=True):
-                    await response.aclose()
-                raise
+            # Never follows a redirect; closes a connection left mid-answer, shielded.
+            status, headers, content = await self.wire.post(body, MAX_BODY)
         except httpx.HTTPError as error:
             failure = self._transport_failure(action, error)
-        except _TooLarge as error:
+        except TooLarge as error:
             message = f"{action}: the answer is too large ({error} bytes)"
             raise Failure(ProtocolError(message, action=action)) from None
         finally:
@@ -116,15 +97,14 @@ class Exchange:
             # Raised outside the except block, so the httpx error (whose .request holds
             # the key in its body) is not kept as __context__.
             raise failure
-        status = response.status_code
         if logger.isEnabledFor(logging.DEBUG):
             logger.debug("%s %s -> HTTP %d, %d bytes", action, self._url, status, len(content))
         # A panel echoing the key: removed before anything reads the body.
         content = self._redact.content(content)
         if 300 <= status < 400:
-            raise Failure(self._redirected(action, status, response.headers, content))
+            raise Failure(self._redirected(action, status, headers, content))
         try:
-            return read_reply(action, status, response.headers, content, self._redact.text, parse)
+            return read_reply(action, status, headers, content, self._redact.text, parse)
         except Failure as refused:
             limited = refused.error
             if status == 429 and isinstance(limited, RateLimitError):
@@ -207,22 +187,3 @@ _PHASES: dict[type[httpx.HTTPError], str] = {
 def _short(text: str, limit: int = 200) -> str:
     shown = " ".join(text.split())
     return shown if len(shown) <= limit else shown[: limit - 3] + "..."
-
-
-class _TooLarge(Exception):
-    """An answer over ``MAX_BODY``: read no further."""
-
-
-async def _read(response: httpx.Response) -> bytes:
-    length = response.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) > MAX_BODY:
-        raise _TooLarge(length)
-    parts: list[bytes] = []
-    size = 0
-    async with aclosing(response.aiter_bytes()) as stream:  # type: ignore[type-var]
-        async for part in stream:
-            size += len(part)
-            if size > MAX_BODY:
-                raise _TooLarge(f"over {MAX_BODY}")
-            parts.append(part)
-    return b"".join(parts)
