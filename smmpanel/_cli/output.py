@@ -8,7 +8,7 @@ look up ``sys.stdout`` on every write, because a live progress bar swaps it for 
 from __future__ import annotations
 
 import csv
-import json
+import io
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -180,14 +180,46 @@ class _Stdout:
         return sys.stdout.isatty()
 
 
+def _emit(data: bytes) -> None:
+    """One chunk's lines in one write, then a flush: rows show as soon as they are answered.
+
+    Bytes go straight to the binary buffer of a real text stream (its text layer flushed
+    first, so nothing written through it is overtaken); anything else, such as a progress
+    bar's proxy keeping rows above the bar, gets text.
+    """
+    out = sys.stdout
+    if isinstance(out, io.TextIOWrapper):
+        out.flush()
+        out.buffer.write(data)
+        out.buffer.flush()
+    else:
+        out.write(data.decode())
+        out.flush()
+
+
 class JsonWriter:
-    """JSON Lines: one object per row, keys as the row has them."""
+    """JSON Lines: one object per row, keys as the row has them, spaced as ``json.dumps``.
+
+    Encoded by msgspec, a chunk of rows in one call, then spaced by ``msgspec.json.format``
+    (``{"order": 1, "status": "pending"}``, non-ASCII as is): a fraction of the cost of
+    ``json.dumps`` per row, and the same text.
+    """
+
+    def __init__(self) -> None:
+        import msgspec
+
+        self._lines = msgspec.json.Encoder().encode_lines
+        self._format = msgspec.json.format
 
     def write(self, rows: Iterable[Row]) -> None:
-        out = sys.stdout
-        for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-        out.flush()
+        encoded = self._lines(list(rows))
+        if not encoded:
+            return
+        spaced = self._format
+        # Each line ends in a newline, and none holds one: a string's is escaped.
+        lines = [spaced(line, indent=0) for line in encoded[:-1].split(b"\n")]
+        lines.append(b"")
+        _emit(b"\n".join(lines))
 
 
 class CsvWriter:
@@ -195,15 +227,21 @@ class CsvWriter:
 
     def __init__(self, columns: Sequence[Column]) -> None:
         self._keys = [column.key for column in columns]
-        self._csv = csv.writer(_Stdout(), lineterminator="\n")
+        self._text = io.StringIO()
+        self._csv = csv.writer(self._text, lineterminator="\n")
         self._header = False
 
     def write(self, rows: Iterable[Row]) -> None:
         if not self._header:
             self._csv.writerow(self._keys)
             self._header = True
-        self._csv.writerows([_cell(row.get(key)) for key in self._keys] for row in rows)
-        sys.stdout.flush()
+        keys = self._keys
+        self._csv.writerows([_cell(row.get(key)) for key in keys] for row in rows)
+        text = self._text.getvalue()
+        self._text.seek(0)
+        self._text.truncate()
+        if text:
+            _emit(text.encode())
 
 
 class TableWriter:
@@ -235,40 +273,39 @@ class TableWriter:
 class StreamTableWriter:
     """Rows in fixed-width columns, the heading once: chunk after chunk lines up as one table.
 
-    Formatted by hand rather than by rich, which renders a few thousand rows a second: a
-    million statuses must not take minutes. Colour (bold heading, red errors) only on a
-    terminal, and never with ``NO_COLOR`` set.
+    Formatted by hand (one format string per line, one write per chunk) rather than by
+    rich, which renders a few thousand rows a second: a million statuses must not take
+    minutes. Colour (bold heading, red errors) only on a terminal, and never with
+    ``NO_COLOR`` set.
     """
 
     def __init__(self, columns: Sequence[Column]) -> None:
         self._columns = columns
+        self._keys = [column.key for column in columns]
+        self._template = "  ".join(
+            "{}" if c.width is None else f"{{:{'>' if c.right else '<'}{c.width}}}" for c in columns
+        )
         self._started = False
         self._color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
     def write(self, rows: Iterable[Row]) -> None:
-        out = sys.stdout
+        lines = []
         if not self._started:
             self._started = True
             heading = self._line([column.title for column in self._columns])
-            out.write(f"\x1b[1m{heading}\x1b[0m\n" if self._color else heading + "\n")
+            lines.append(f"\x1b[1m{heading}\x1b[0m" if self._color else heading)
+        line, keys, color = self._template.format, self._keys, self._color
         for row in rows:
-            cells = [_plain(row.get(column.key)) for column in self._columns]
-            error = row.get("error")
-            if error and self._color:
+            cells = [_plain(row.get(key)) for key in keys]
+            if color and row.get("error"):
                 cells[-1] = f"\x1b[31m{cells[-1]}\x1b[0m"
-            out.write(self._line(cells) + "\n")
-        out.flush()
+            lines.append(line(*cells).rstrip())
+        if lines:
+            lines.append("")
+            _emit("\n".join(lines).encode())
 
     def _line(self, cells: Sequence[str]) -> str:
-        parts = []
-        for column, cell in zip(self._columns, cells, strict=True):
-            if column.width is None:
-                parts.append(cell)
-            elif column.right:
-                parts.append(cell.rjust(column.width))
-            else:
-                parts.append(cell.ljust(column.width))
-        return "  ".join(parts).rstrip()
+        return self._template.format(*cells).rstrip()
 
 
 def writer(fmt: str, columns: Sequence[Column], title: str | None = None) -> Writer:
