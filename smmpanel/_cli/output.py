@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 
+from .._models import Status
+
 if TYPE_CHECKING:
     from rich.console import Console
 
@@ -117,11 +119,14 @@ BALANCE_COLUMNS = (Column("balance", "Balance", right=True), Column("currency", 
 ADD_COLUMNS = (Column("order", "Order", right=True),)
 
 
+_WORDS = {status: status.value for status in Status}  # a dict lookup, not an enum property
+
+
 def status_row(status: OrderStatus) -> Row:
     """``{"order", "status", "charge", "start_count", "remains", "currency"}``, money as text."""
     return {
         "order": status.order,
-        "status": status.status.value,
+        "status": _WORDS[status.status],
         "charge": money(status.charge),
         "start_count": status.start_count,
         "remains": status.remains,
@@ -231,12 +236,15 @@ class CsvWriter:
         self._csv = csv.writer(self._text, lineterminator="\n")
         self._header = False
 
+    def _cells(self, row: Row) -> list[object]:
+        cells = list(map(row.get, self._keys))  # None is an empty cell to csv already
+        return list(map(_cell, cells)) if bool in map(type, cells) else cells
+
     def write(self, rows: Iterable[Row]) -> None:
         if not self._header:
             self._csv.writerow(self._keys)
             self._header = True
-        keys = self._keys
-        self._csv.writerows([_cell(row.get(key)) for key in keys] for row in rows)
+        self._csv.writerows(map(self._cells, rows))
         text = self._text.getvalue()
         self._text.seek(0)
         self._text.truncate()
@@ -295,8 +303,12 @@ class StreamTableWriter:
             heading = self._line([column.title for column in self._columns])
             lines.append(f"\x1b[1m{heading}\x1b[0m" if self._color else heading)
         line, keys, color = self._template.format, self._keys, self._color
+        blanks = [""] * len(keys)
         for row in rows:
-            cells = [_plain(row.get(key)) for key in keys]
+            cells: list[object] = list(map(row.get, keys, blanks))  # a missing key: ""
+            # str and int format as their text does; anything else is made text first.
+            if not _FORMATS_AS_TEXT.issuperset(map(type, cells)):
+                cells = list(map(_plain, cells))
             if color and row.get("error"):
                 cells[-1] = f"\x1b[31m{cells[-1]}\x1b[0m"
             lines.append(line(*cells).rstrip())
@@ -333,6 +345,9 @@ def _cell(value: object) -> object:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value
+
+
+_FORMATS_AS_TEXT = frozenset({str, int})
 
 
 def _plain(value: object) -> str:
