@@ -84,13 +84,20 @@ def _rows(path: Path, fmt: str) -> int:
     return lines if fmt == "json" else lines - 1  # table and csv: one heading line
 
 
-def run_once(case: str, url: str, n: int, concurrency: int, ids: Path) -> dict[str, float]:
+def run_once(
+    case: str, url: str, n: int, concurrency: int, ids: Path, tree: str | None = None
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         report, out = Path(tmp) / "report.json", Path(tmp) / "out"
         command = [sys.executable, "-m", "benchmarks.stream", "--child", case, url, str(n)]
         command += [str(concurrency), str(report)]
+        env = dict(os.environ)
+        if tree is not None:  # another copy of the code, e.g. the main branch's
+            env["PYTHONPATH"] = tree
         with ids.open("rb") as stdin, out.open("wb") as stdout:
-            done = subprocess.run(command, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE)
+            done = subprocess.run(
+                command, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, env=env, cwd=tree
+            )
         if done.returncode or not report.exists():
             last = (done.stderr.decode().strip().splitlines() or ["no output"])[-1]
             raise SystemExit(f"{case} on {n:,} IDs failed: {last[:200]}")
@@ -110,6 +117,11 @@ def main() -> None:
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--formats", default=",".join(FORMATS), help="CLI formats, comma-separated")
+    parser.add_argument(
+        "--baseline",
+        metavar="PATH",
+        help="also run every case on the code at PATH (a checkout), interleaved, for before/after",
+    )
     parser.add_argument("--child", nargs=5, metavar=("CASE", "URL", "N", "C", "REPORT"))
     args = parser.parse_args()
     if args.child:
@@ -121,14 +133,19 @@ def main() -> None:
     cases = [("statuses", args.small), ("iter", args.small)]
     cases += [("statuses", args.large), ("iter", args.large)]
     cases += [(f"cli-{fmt}", args.large) for fmt in formats]
-    runs: dict[tuple[str, int], list[dict[str, float]]] = {case: [] for case in cases}
+    trees: list[str | None] = [None] if args.baseline is None else [args.baseline, None]
+    runs: dict[tuple[str | None, str, int], list[dict[str, float]]] = {
+        (tree, case, n): [] for tree in trees for case, n in cases
+    }
     with tempfile.TemporaryDirectory() as tmp:
         ids = Path(tmp) / "ids"
         ids.write_text("".join(f"{i}\n" for i in range(1, args.large + 1)))
         with server(0.0) as url:
             for _ in range(args.repeat):  # interleaved: drift on a shared machine hits all
                 for case, n in cases:
-                    runs[case, n].append(run_once(case, url, n, args.concurrency, ids))
+                    for tree in trees:
+                        figures = run_once(case, url, n, args.concurrency, ids, tree)
+                        runs[tree, case, n].append(figures)
     median = {
         key: {k: statistics.median(r[k] for r in rs) for k in rs[0]} for key, rs in runs.items()
     }
@@ -143,18 +160,19 @@ def main() -> None:
         "| run | IDs | wall s | wall ÷ statuses | wall ÷ iter_statuses | CPU µs/order "
         "| peak RSS MB |\n|---|---:|---:|---:|---:|---:|---:|"
     )
-    for case, n in cases:
-        r = median[case, n]
-        cells = [
-            labels[case],
-            f"{n:,}",
-            f"{r['wall']:.2f}",
-            f"{r['wall'] / median['statuses', n]['wall']:.3f}",
-            f"{r['wall'] / median['iter', n]['wall']:.3f}",
-            f"{r['cpu'] / n * 1e6:.1f}",
-            f"{r['rss_mb']:.0f}",
-        ]
-        print("| " + " | ".join(cells) + " |", flush=True)
+    for tree in trees:
+        for case, n in cases:
+            r = median[tree, case, n]
+            cells = [
+                labels[case] + ("" if tree is None else " (baseline)"),
+                f"{n:,}",
+                f"{r['wall']:.2f}",
+                f"{r['wall'] / median[tree, 'statuses', n]['wall']:.3f}",
+                f"{r['wall'] / median[tree, 'iter', n]['wall']:.3f}",
+                f"{r['cpu'] / n * 1e6:.1f}",
+                f"{r['rss_mb']:.0f}",
+            ]
+            print("| " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":
