@@ -116,6 +116,8 @@ def main() -> None:
     parser.add_argument("--small", type=int, default=100_000)
     parser.add_argument("--large", type=int, default=1_000_000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds per answer")
+    parser.add_argument("--cases", default="", help="only these: statuses,iter,cli (all if empty)")
     parser.add_argument("--formats", default=",".join(FORMATS), help="CLI formats, comma-separated")
     parser.add_argument(
         "--baseline",
@@ -133,6 +135,9 @@ def main() -> None:
     cases = [("statuses", args.small), ("iter", args.small)]
     cases += [("statuses", args.large), ("iter", args.large)]
     cases += [(f"cli-{fmt}", args.large) for fmt in formats]
+    if args.cases:
+        wanted = args.cases.split(",")
+        cases = [(c, n) for c, n in cases if c in wanted or c.split("-")[0] in wanted]
     trees: list[str | None] = [None] if args.baseline is None else [args.baseline, None]
     runs: dict[tuple[str | None, str, int], list[dict[str, float]]] = {
         (tree, case, n): [] for tree in trees for case, n in cases
@@ -140,7 +145,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         ids = Path(tmp) / "ids"
         ids.write_text("".join(f"{i}\n" for i in range(1, args.large + 1)))
-        with server(0.0) as url:
+        with server(args.latency) as url:
             for _ in range(args.repeat):  # interleaved: drift on a shared machine hits all
                 for case, n in cases:
                     for tree in trees:
@@ -153,7 +158,8 @@ def main() -> None:
     labels = {"statuses": "`statuses`", "iter": "`iter_statuses`"}
     labels |= {f"cli-{fmt}": f"CLI `status -` --format {fmt}" for fmt in FORMATS}
     print(
-        f"\n### Streaming, latency 0, concurrency {args.concurrency}, medians of {args.repeat} "
+        f"\n### Streaming, latency {args.latency * 1000:.0f} ms, concurrency {args.concurrency}, "
+        f"medians of {args.repeat} "
         f"({os.cpu_count()} cores, Python {sys.version.split()[0]})\n"
     )
     print(
