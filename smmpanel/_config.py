@@ -13,10 +13,10 @@ __all__ = [
     "MAX_BODY",
     "MAX_CHUNK",
     "MAX_RETRY_AFTER",
-    "MAX_WINDOW",
+    "MAX_STREAM_BUFFER",
+    "STREAM_BUFFER",
     "USER_AGENT",
     "VERSION",
-    "WINDOW",
 ]
 
 try:
@@ -47,7 +47,7 @@ MAX_BODY = 50 * 1024 * 1024
 """An answer larger than this is a ``ProtocolError``, not an out-of-memory."""
 
 # ------------------------------------------------------------------ tuning
-WINDOW = 16
-"""Chunks ``iter_statuses`` reads ahead per worker at full speed: hides each window's drain."""
-MAX_WINDOW = 512
-"""The most chunks read ahead at once, whatever the concurrency: the memory bound."""
+STREAM_BUFFER = 2
+"""Answered chunks ``iter_statuses`` holds per worker while its consumer is busy elsewhere."""
+MAX_STREAM_BUFFER = 256
+"""The most answered chunks held at once, whatever the concurrency: the memory bound."""

@@ -7,7 +7,7 @@ is the whole of refill, refill-status and cancel; status and watch use the parts
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from .._client import Panel
@@ -57,6 +57,16 @@ def bulk_rows(
     bulk: Bulk[T], ids: Iterable[int], key: str, row: Callable[[int, T], Row]
 ) -> Iterable[Row]:
     """One row per ID in ``ids`` order: its value's row, or its error."""
+    if ids is bulk:  # the bulk's own order (answers, then errors): no lookups
+        rows = [row(id, value) for id, value in bulk.ok.items()]
+        rows += [{key: id, "error": scrub(error.message)} for id, error in bulk.errors.items()]
+        return rows
+    return _rows_in_order(bulk, ids, key, row)
+
+
+def _rows_in_order(
+    bulk: Bulk[T], ids: Iterable[int], key: str, row: Callable[[int, T], Row]
+) -> Iterator[Row]:
     for id in ids:
         if id in bulk.ok:
             yield row(id, bulk.ok[id])

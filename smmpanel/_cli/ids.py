@@ -11,14 +11,14 @@ import os
 import queue
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from typing import IO, NoReturn, TypeVar
 
 import anyio
 import anyio.to_thread
 import attrs
 
-from .._validate import positive_int
+from .._validate import MAX_ID, positive_int
 from .errors import BadID, ReadError, UsageError
 
 __all__ = ["IDs", "Tokens", "parse_id", "read_ids"]
@@ -30,6 +30,7 @@ T = TypeVar("T")
 _READ_SIZE = 64 * 1024
 _SEPARATORS = frozenset(b" \t\r\n\v\f,")
 _MAX_TOKEN = 64  # no ID is this long: a longer run of non-separators is not an ID
+_SAFE_DIGITS = len(str(MAX_ID))  # fewer digits than this: never above MAX_ID
 
 
 def parse_id(token: str | bytes, where: str, what: str) -> int:
@@ -79,14 +80,16 @@ class IDs:
         for name, stream in self.streams:
             tokens = Tokens(name, self.what)
             async for data in _reads(name, stream):
-                for token in tokens.feed(data):
-                    if token not in seen:
-                        seen.add(token)
-                        yield token
-            for token in tokens.end():
-                if token not in seen:
-                    seen.add(token)
+                fresh, bad = _new(tokens.feed(data), seen)
+                for token in fresh:
                     yield token
+                if bad is not None:
+                    raise bad
+            fresh, bad = _new(tokens.end(), seen)
+            for token in fresh:
+                yield token
+            if bad is not None:
+                raise bad
         if not seen:
             names = ", ".join(name for name, _ in self.streams)
             raise UsageError(f"no IDs in {names}: give them as arguments, in a file, or on stdin")
@@ -139,23 +142,40 @@ class Tokens:
         self._line = 1
         self._rest = b""
 
-    def feed(self, data: bytes) -> Iterator[int]:
+    def feed(self, data: bytes) -> Iterable[int]:
         """The IDs complete in ``data`` (with what was left over before it)."""
         data = self._rest + data
         end = len(data)
         while end and data[end - 1] not in _SEPARATORS:
             end -= 1
         self._rest = data[end:]
-        yield from self._split(data[:end])
+        numbers = self._split(data[:end])
         if len(self._rest) > _MAX_TOKEN:
-            self._fail(self._rest)
+            return self._then_fail(numbers, self._rest)
+        return numbers
 
-    def end(self) -> Iterator[int]:
+    def _then_fail(self, numbers: Iterable[int], token: bytes) -> Iterator[int]:
+        yield from numbers
+        self._fail(token)
+
+    def end(self) -> Iterable[int]:
         """The last ID, once the input has ended."""
         rest, self._rest = self._rest, b""
         return self._split(rest)
 
-    def _split(self, data: bytes) -> Iterator[int]:
+    def _split(self, data: bytes) -> Iterable[int]:
+        tokens = data.replace(b",", b" ").split()
+        # The common case in one go: every token plain digits, short enough to be an ID
+        # whatever its value, none zero. Anything else is read token by token, which
+        # names the bad one and its line.
+        if tokens and b"".join(tokens).isdigit() and max(map(len, tokens)) < _SAFE_DIGITS:
+            numbers = list(map(int, tokens))
+            if 0 not in numbers:
+                self._line += data.count(b"\n")
+                return numbers  # a list: ``_new`` takes it in one go
+        return self._each(data)
+
+    def _each(self, data: bytes) -> Iterator[int]:
         for number, text in enumerate(data.split(b"\n")):
             if number:
                 self._line += 1
@@ -167,6 +187,31 @@ class Tokens:
 
     def _fail(self, token: bytes) -> NoReturn:
         _refuse(token, f"{self._name}, line {self._line}: ", self._what)
+
+
+def _new(numbers: Iterable[int], seen: set[int]) -> tuple[list[int], BadID | None]:
+    """The numbers not in ``seen``, each once, in order (``seen`` then holds them too), and
+    the ``BadID`` that cut them short, if one did: the IDs before it still count."""
+    fresh: list[int] = []
+    try:
+        if isinstance(numbers, list):
+            fresh = [number for number in dict.fromkeys(numbers) if number not in seen]
+        else:
+            ordered: dict[int, None] = {}
+            try:
+                for number in numbers:
+                    if number not in seen:
+                        ordered[number] = None
+            finally:
+                fresh = list(ordered)
+    except BadID as error:
+        return _seen(fresh, seen), error
+    return _seen(fresh, seen), None
+
+
+def _seen(fresh: list[int], seen: set[int]) -> list[int]:
+    seen.update(fresh)
+    return fresh
 
 
 async def _reads(name: str, stream: IO[bytes]) -> AsyncIterator[bytes]:

@@ -7,22 +7,24 @@ chunk can never cancel the others (anyio task groups would otherwise cancel sibl
 
 from __future__ import annotations
 
+import functools
 from collections.abc import (
     AsyncGenerator,
     AsyncIterable,
     Awaitable,
     Callable,
     Iterable,
+    Sized,
 )
-from contextlib import aclosing
 from typing import TypeVar
 
 import anyio
 
-from .._config import MAX_WINDOW, WINDOW
+from .._config import MAX_STREAM_BUFFER, STREAM_BUFFER
 from .._errors import SMMPanelError
 from .._models import Bulk, PerID
 from .._validate import check_id
+from .pipeline import Pipeline
 
 __all__ = ["chunked", "gather", "split", "stream"]
 
@@ -81,8 +83,6 @@ async def _read_chunks(
                 yield list(chunk)
                 chunk = {}
     else:
-        if isinstance(ids, str | bytes):
-            raise TypeError("expected an iterable of IDs, got a single string")
         for value in ids:
             chunk[check_id(value)] = None
             if len(chunk) == size:
@@ -92,46 +92,34 @@ async def _read_chunks(
         yield list(chunk)
 
 
-def _collect(done: list[Bulk[T]]) -> Sink[T]:
-    return lambda chunk, answers: done.append(split(chunk, answers))
-
-
 async def stream(
     ids: Iterable[object] | AsyncIterable[object], size: int, run: Run[T], workers: int
 ) -> AsyncGenerator[Bulk[T]]:
-    """One ``Bulk`` per chunk, in the order they complete; IDs are read a window ahead.
+    """One ``Bulk`` per chunk, in the order they complete, from a pipeline that never pauses.
 
-    Each window of chunks runs in its own task group and its results are yielded after the
-    group has closed: an async generator must never yield from inside a task group (a
-    consumer that stops early, or a cancellation, would unwind the group from the wrong
-    task). The first window is one chunk, so the first answer (or a bad key) comes back
-    after the first ``size`` IDs; the next fills every worker, and windows then double up
-    to ``WINDOW`` chunks per worker (at most ``MAX_WINDOW``), which bounds memory whatever
-    the number of IDs. A bad ID
-    stops the reading; chunks read before it are still answered and yielded, then its
-    ``ValueError`` is raised.
+    IDs are read as workers free up and each chunk goes out as soon as it is read, so the
+    first answer comes back after the first ``size`` IDs and every worker stays busy to
+    the end. The workers run in a task of their own (see ``Pipeline``), never in a task
+    group straddling a ``yield``; stopping early, closing or cancelling ends them. Memory
+    is bounded whatever the number of IDs: a chunk in each worker's hands, one read ahead,
+    and at most ``STREAM_BUFFER`` answered chunks per worker (``MAX_STREAM_BUFFER`` in
+    all) waiting for the consumer. A bad ID stops the reading; chunks read before it are
+    still answered and yielded, then its ``ValueError`` (or ``TypeError``) is raised.
     """
-    largest = min(workers * WINDOW, MAX_WINDOW)
-    window = 1
-    failure: Exception | None = None
-    source = _read_chunks(ids, size)
-    async with aclosing(source):
-        while True:
-            batch: list[list[int]] = []
-            try:
-                while len(batch) < window:
-                    batch.append(await anext(source))
-            except StopAsyncIteration:
-                pass
-            except (ValueError, TypeError) as error:
-                failure = error
-            if batch:
-                done: list[Bulk[T]] = []
-                await _drain(batch, run, min(workers, len(batch)), _collect(done))
-                for bulk in done:
-                    yield bulk
-            if failure is not None:
-                raise failure
-            if len(batch) < window:
-                return
-            window = min(max(window * 2, workers), largest)
+    if isinstance(ids, str | bytes):
+        raise TypeError("expected an iterable of IDs, got a single string")
+    if isinstance(ids, Sized):  # no more workers than chunks
+        workers = max(1, min(workers, -(-len(ids) // size)))
+    buffer = min(workers * STREAM_BUFFER, MAX_STREAM_BUFFER)
+    answer: Callable[[list[int]], Awaitable[Bulk[T]]] = functools.partial(_answer, run)
+    pipeline = Pipeline(_read_chunks(ids, size), answer, workers, buffer)
+    try:
+        pipeline.start()
+        async for bulk in pipeline:
+            yield bulk
+    finally:
+        await pipeline.stop()
+
+
+async def _answer(run: Run[T], chunk: list[int]) -> Bulk[T]:
+    return split(chunk, await run(chunk))

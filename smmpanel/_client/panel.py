@@ -237,9 +237,9 @@ class Panel:
     ) -> AsyncGenerator[Bulk[OrderStatus]]:
         """Statuses streamed one chunk's ``Bulk`` at a time, as they complete.
 
-        IDs are read only a window of chunks ahead of the requests (one chunk at first,
-        growing while the stream keeps up), so memory does not grow with their number.
-        Use ``contextlib.aclosing`` if you may stop early.
+        IDs are read only as requests can take them (each chunk is sent as soon as it is
+        read), and only a few answered chunks wait for you, so memory does not grow with
+        their number. Use ``contextlib.aclosing`` if you may stop early.
         """
         self._calls.check()
         run = self._calls.chunks(actions.STATUSES)
