@@ -49,9 +49,11 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmarks: smmpanel beside a hand-written floor and a naive peer, ratios from one run."""
-    session.install("-e", ".[cli,fast,track]", *group("bench"))
+    """Benchmarks: smmpanel beside hand-written floors and a naive peer, ratios from one run."""
+    session.install("-e", ".[cli,fast,track,workers]", *group("bench"))
+    quick = "--quick" in session.posargs
     session.run("python", "-m", "benchmarks", *session.posargs)
-    session.run(
-        "python", "-m", "benchmarks.tracker", *[a for a in session.posargs if a == "--quick"]
-    )
+    stream = ["--small", "10000", "--large", "100000", "--repeat", "1"] if quick else []
+    session.run("python", "-m", "benchmarks.stream", *stream)
+    session.run("python", "-m", "benchmarks.tracker", *(["--quick"] if quick else []))
+    session.run("python", "-m", "benchmarks.panels", *(["--quick"] if quick else []))
