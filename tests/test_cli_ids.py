@@ -14,6 +14,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+pytest.importorskip("click", reason="the command line needs the cli extra")
+
 from smmpanel._cli.errors import BadID
 from smmpanel._cli.ids import IDs, Tokens
 from smmpanel._validate import MAX_ID, positive_int

@@ -15,8 +15,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+pytest.importorskip("click", reason="the command line needs the cli extra")
 
 from smmpanel import Bulk, NotFoundError, OrderStatus, Status
 from smmpanel._cli.bulk import bulk_rows
