@@ -65,8 +65,16 @@ def measure(url: str, orders: int, concurrency: int, repeat: int) -> dict[str, f
     runs = []
     for _ in range(repeat):
         done = subprocess.run(
-            [sys.executable, "-m", "benchmarks.memory", "--child", url, str(orders)]
-            + ["--concurrency", str(concurrency)],
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.memory",
+                "--child",
+                url,
+                str(orders),
+                "--concurrency",
+                str(concurrency),
+            ],
             capture_output=True,
             text=True,
             timeout=1800,

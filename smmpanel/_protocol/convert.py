@@ -280,7 +280,7 @@ def order_status(value: object, order: object) -> OrderStatus:
         start = entry.get("start_counter")
     # A keys-view subset test runs in C: the common entry costs no copy.
     extra = NO_EXTRA if entry.keys() <= _STATUS_FIELDS else _extra(entry)
-    draft = StatusDraft.__new__(StatusDraft)
+    draft: Any = StatusDraft.__new__(StatusDraft)  # frozen to mypy
     draft.order = order_id
     draft.status = status
     draft.charge = charge_of(entry.get("charge"))
@@ -290,7 +290,8 @@ def order_status(value: object, order: object) -> OrderStatus:
     draft.raw_status = raw_status
     draft.extra = extra
     draft.__class__ = OrderStatus
-    return draft
+    done: OrderStatus = draft
+    return done
 
 
 # --------------------------------------------------------------- values statuses share

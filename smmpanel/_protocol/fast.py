@@ -36,6 +36,7 @@ from .convert import (
     ShapeError,
     charge,
     count,
+    count_of,
     currency,
     integer,
     money,
@@ -121,7 +122,7 @@ def _one(entry: _Entry, id: int) -> OrderStatus:
             code = currency(value)
     else:
         code = optional_text(_known(value))
-    draft = StatusDraft.__new__(StatusDraft)
+    draft: Any = StatusDraft.__new__(StatusDraft)  # frozen to mypy
     draft.order = id
     draft.status = state
     draft.charge = paid
@@ -131,7 +132,8 @@ def _one(entry: _Entry, id: int) -> OrderStatus:
     draft.raw_status = raw_status
     draft.extra = NO_EXTRA
     draft.__class__ = OrderStatus
-    return draft
+    done: OrderStatus = draft
+    return done
 
 
 def statuses(content: bytes, ids: Sequence[int]) -> PerID[OrderStatus] | None:
@@ -145,6 +147,9 @@ def statuses(content: bytes, ids: Sequence[int]) -> PerID[OrderStatus] | None:
     odd_ids: list[int] = []
     seen = 0
     get = data.get
+    # The steps of ``_one``, inlined: a call per entry is a tenth of the path's time.
+    words, charges, counts, currencies = WORDS.get, CHARGES.get, COUNTS.get, CURRENCIES.get
+    new, draft_type, final = object.__new__, StatusDraft, OrderStatus
     for id in ids:
         key = str(id)
         entry = get(key, MISS)
@@ -157,10 +162,58 @@ def statuses(content: bytes, ids: Sequence[int]) -> PerID[OrderStatus] | None:
                 return None
             if entry.error is UNSET:
                 try:
-                    result[id] = _one(entry, id)
-                    continue
+                    raw = entry.status
+                    found = words(raw) if type(raw) is str else None
+                    if found is None:
+                        found = word(raw) if type(raw) is str else status_of(_known(raw))
+                    raw_status, state = found
+                    if not raw_status:
+                        raise ShapeError("order status: missing or unreadable 'status'")
+                    value = entry.charge
+                    if type(value) is str:
+                        paid = charges(value, MISS)
+                        if paid is MISS:
+                            paid = charge(value)
+                    else:
+                        paid = money(_known(value))
+                    start = entry.start_count
+                    if type(start) is str:
+                        started = counts(start, MISS)
+                        if started is MISS:
+                            started = count(start)
+                    else:
+                        if start is None or start is UNSET:
+                            start = entry.start_counter
+                        started = count_of(_known(start))
+                    value = entry.remains
+                    if type(value) is str:
+                        remains = counts(value, MISS)
+                        if remains is MISS:
+                            remains = count(value)
+                    else:
+                        remains = integer(_known(value))
+                    value = entry.currency
+                    if type(value) is str:
+                        code = currencies(value, MISS)
+                        if code is MISS:
+                            code = currency(value)
+                    else:
+                        code = optional_text(_known(value))
                 except (ValueError, ArithmeticError):  # ShapeError, or a value no hook foresaw
                     pass
+                else:
+                    draft: Any = new(draft_type)  # frozen to mypy
+                    draft.order = id
+                    draft.status = state
+                    draft.charge = paid
+                    draft.start_count = started
+                    draft.remains = remains
+                    draft.currency = code
+                    draft.raw_status = raw_status
+                    draft.extra = NO_EXTRA
+                    draft.__class__ = final
+                    result[id] = draft
+                    continue
             odd[key] = _as_dict(entry)
         else:
             odd[key] = entry  # a bare error string, or null
@@ -214,7 +267,7 @@ class Reader(Generic[T]):
     def fast(self, content: bytes) -> T | None:
         """The answer read straight from its bytes, or ``None``: then read it tolerantly."""
         fast = self._fast
-        return None if fast is None else fast(content, self._arg)  # type: ignore[no-any-return]
+        return None if fast is None else fast(content, self._arg)
 
 
 def bind(parse: Callable[[Any, Any], T], arg: object) -> Reader[T]:

@@ -42,7 +42,7 @@ def read_reply(
     shape straight from its bytes; any other answer takes the steps below.
     """
     if 200 <= status < 300 and type(parse) is Reader:
-        found = parse.fast(content)
+        found: T | None = parse.fast(content)
         if found is not None:
             return found
     data = decode(content)
