@@ -310,3 +310,33 @@ def test_the_shared_tables_stay_bounded() -> None:
     convert.order_status({"status": "x" * 100, "charge": "1" * 100}, 1)
     assert "x" * 100 not in convert.WORDS
     assert "1" * 100 not in convert.CHARGES
+
+
+# ------------------------------------------------------------- answers straight into Bulk
+
+
+@pytest.mark.anyio
+async def test_collect_fills_ok_and_errors_in_the_order_of_ids() -> None:
+    """Chunks finish out of order, some IDs fail: both dicts keep the order of the IDs."""
+    import anyio
+
+    from smmpanel._client.bulk import chunked, collect
+    from smmpanel._errors import NotFoundError
+
+    ids = list(range(1, 26))
+
+    async def run(chunk: list[int]) -> dict[int, int | SMMPanelError]:
+        await anyio.sleep(0.001 * (30 - chunk[0]))  # later chunks answer first
+        return {i: NotFoundError("no", action="status") if i % 7 == 0 else i * 10 for i in chunk}
+
+    bulk = await collect(ids, list(chunked(ids, 4)), run, 4)
+    assert list(bulk.ok) == [i for i in ids if i % 7]
+    assert list(bulk.ok.values()) == [i * 10 for i in ids if i % 7]
+    assert list(bulk.errors) == [7, 14, 21]
+    clean = await collect(ids, list(chunked(ids, 10)), lambda c: _values(c), 2)
+    assert list(clean.ok) == ids
+    assert not clean.errors
+
+
+async def _values(chunk: list[int]) -> dict[int, int | SMMPanelError]:
+    return {i: i for i in chunk}

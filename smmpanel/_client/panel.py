@@ -36,7 +36,7 @@ from .._validate import (
 )
 from . import actions
 from .actions import Action
-from .bulk import chunked, gather, split, stream
+from .bulk import chunked, collect, stream
 from .calls import Calls
 from .watch import Watch, check_watch
 
@@ -293,8 +293,7 @@ class Panel:
             return Bulk()
         chunks = list(chunked(checked, self._chunk_size))
         run = self._calls.chunks(action)
-        answers = await gather(chunks, run, min(self._concurrency, len(chunks)))
-        return split(checked, answers)
+        return await collect(checked, chunks, run, min(self._concurrency, len(chunks)))
 
 
 def _check_fast_loop() -> None:
