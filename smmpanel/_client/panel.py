@@ -291,9 +291,10 @@ class Panel:
         self._calls.check()
         if not checked:
             return Bulk()
-        chunks = list(chunked(checked, self._chunk_size))
+        count = -(-len(checked) // self._chunk_size)  # chunks, made one at a time as sent
         run = self._calls.chunks(action)
-        return await collect(checked, chunks, run, min(self._concurrency, len(chunks)))
+        chunks = chunked(checked, self._chunk_size)
+        return await collect(checked, chunks, run, min(self._concurrency, count))
 
 
 def _check_fast_loop() -> None:

@@ -310,7 +310,7 @@ WORDS: dict[str, tuple[str, Status]] = {}
 CHARGES: dict[str, Decimal | None] = {}
 CURRENCIES: dict[str, str | None] = {}
 COUNTS: dict[str, int | None] = {}
-_LIMIT = 8192  # entries per table
+_LIMIT = 16384  # entries per table (a few MB at most)
 _LONGEST = 40  # longer texts are read each time, never kept
 
 

@@ -69,7 +69,9 @@ class _Entry(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 _FIELDS = _Entry.__struct_fields__
-_DECODE_MANY = msgspec.json.Decoder(dict[str, _Entry | str | None], float_hook=Decimal).decode
+# Keys decode to ints in C: only a key that is an ID's canonical digits (``"123"``, not
+# ``"0123"`` or ``" 123"``) reads as that ID, as the tolerant path's ``str(id)`` lookups.
+_DECODE_MANY = msgspec.json.Decoder(dict[int, _Entry | str | None], float_hook=Decimal).decode
 _DECODE_ONE = msgspec.json.Decoder(_Entry, float_hook=Decimal).decode
 
 
@@ -151,8 +153,7 @@ def statuses(content: bytes, ids: Sequence[int]) -> PerID[OrderStatus] | None:
     words, charges, counts, currencies = WORDS.get, CHARGES.get, COUNTS.get, CURRENCIES.get
     new, draft_type, final = object.__new__, StatusDraft, OrderStatus
     for id in ids:
-        key = str(id)
-        entry = get(key, MISS)
+        entry = get(id, MISS)
         if entry is MISS:  # missing from the answer: the tolerant parser says so
             odd_ids.append(id)
             continue
@@ -214,9 +215,9 @@ def statuses(content: bytes, ids: Sequence[int]) -> PerID[OrderStatus] | None:
                     draft.__class__ = final
                     result[id] = draft
                     continue
-            odd[key] = _as_dict(entry)
+            odd[str(id)] = _as_dict(entry)
         else:
-            odd[key] = entry  # a bare error string, or null
+            odd[str(id)] = entry  # a bare error string, or null
         odd_ids.append(id)
     if seen != len(data):  # keys that are not IDs asked for: a wrapper, another dialect
         return None
