@@ -16,7 +16,7 @@ from collections.abc import (
     Iterable,
     Sized,
 )
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import anyio
 
@@ -26,7 +26,7 @@ from .._models import Bulk, PerID
 from .._validate import check_id
 from .pipeline import Pipeline
 
-__all__ = ["chunked", "gather", "split", "stream"]
+__all__ = ["chunked", "collect", "gather", "split", "stream"]
 
 T = TypeVar("T")
 Run = Callable[[list[int]], Awaitable["PerID[T]"]]
@@ -69,6 +69,31 @@ async def gather(chunks: Iterable[list[int]], run: Run[T], workers: int) -> PerI
     answers: PerID[T] = {}
     await _drain(chunks, run, workers, lambda _, found: answers.update(found))
     return answers
+
+
+async def collect(
+    ids: list[int], chunks: Iterable[list[int]], run: Run[T], workers: int
+) -> Bulk[T]:
+    """Answer every chunk straight into one ``Bulk``, in the order of ``ids``.
+
+    ``ok`` is laid out in the order of ``ids`` before any answer arrives and each chunk's
+    answers are written into it as they come: no second dict of every answer (40 MB per
+    million IDs) and no pass to split one. Errors move to ``errors`` at the end.
+    """
+    ok: dict[int, Any] = dict.fromkeys(ids)
+    failed: dict[int, SMMPanelError] = {}
+
+    def sink(_: list[int], found: PerID[T]) -> None:
+        ok.update(found)
+        if any(issubclass(kind, SMMPanelError) for kind in set(map(type, found.values()))):
+            failed.update((i, v) for i, v in found.items() if isinstance(v, SMMPanelError))
+
+    await _drain(chunks, run, workers, sink)
+    if not failed:
+        return Bulk(ok=ok, errors={})
+    for id in failed:
+        del ok[id]
+    return Bulk(ok=ok, errors={id: failed[id] for id in ids if id in failed})
 
 
 async def _read_chunks(

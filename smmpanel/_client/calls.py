@@ -7,8 +7,7 @@ exception the caller sees, and where ``add`` decides an order may exist.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import sniffio
@@ -16,7 +15,7 @@ import sniffio
 from .._errors import Failure, PanelError, ProtocolError, TransportError, UncertainOrderError
 from .._http import Exchange
 from .._models import PerID
-from .._protocol import Form
+from .._protocol import Form, bind
 from .actions import ADD, Action
 
 __all__ = ["Calls"]
@@ -57,8 +56,7 @@ class Calls:
             body = self._form.body(action.name, {})
             return await self._send(action.name, body, action.parse, action.read)
         body = self._form.body(action.name, {action.field or "": str(id)})
-        parse = functools.partial(_with, action.parse, id)
-        return await self._send(action.name, body, parse, action.read)
+        return await self._send(action.name, body, bind(action.parse, id), action.read)
 
     def chunks(self, action: Action[PerID[T]]) -> Callable[[list[int]], Awaitable[PerID[T]]]:
         """A runner for the bulk layer: one chunk of IDs in, a value or an error per ID out.
@@ -70,7 +68,7 @@ class Calls:
         async def run(ids: list[int]) -> PerID[T]:
             self.check()
             body = self._form.ids(action.name, action.field or "", ids)
-            parse = functools.partial(_with, action.parse, ids)
+            parse = bind(action.parse, ids)  # the parser, with its fast path when it has one
             try:
                 return await self._exchange.call(action.name, body, parse, read=action.read)
             except Failure as failure:
@@ -98,7 +96,3 @@ class Calls:
             message = f"{error.message}; the order may exist"
             raise UncertainOrderError(message, fields=fields) from error.__cause__
         raise error  # an answer, or a request that never left: the order does not exist
-
-
-def _with(parse: Callable[[Any, Any], T], ids: int | Sequence[int], data: object) -> T:
-    return parse(data, ids)

@@ -36,7 +36,7 @@ from .._validate import (
 )
 from . import actions
 from .actions import Action
-from .bulk import chunked, gather, split, stream
+from .bulk import chunked, collect, stream
 from .calls import Calls
 from .watch import Watch, check_watch
 
@@ -293,10 +293,10 @@ class Panel:
         self._calls.check()
         if not checked:
             return Bulk()
-        chunks = list(chunked(checked, self._chunk_size))
+        count = -(-len(checked) // self._chunk_size)  # chunks, made one at a time as sent
         run = self._calls.chunks(action)
-        answers = await gather(chunks, run, min(self._concurrency, len(chunks)))
-        return split(checked, answers)
+        chunks = chunked(checked, self._chunk_size)
+        return await collect(checked, chunks, run, min(self._concurrency, count))
 
 
 def _check_fast_loop() -> None:

@@ -22,9 +22,34 @@ from typing import Any
 import cattrs
 from cattrs.gen import make_dict_structure_fn, override
 
-from .._models import Balance, OrderStatus, RefillState, RefillStatus, Service, Status
+from .._models import (
+    NO_EXTRA,
+    Balance,
+    OrderStatus,
+    RefillState,
+    RefillStatus,
+    Service,
+    Status,
+    StatusDraft,
+)
 
-__all__ = ["ShapeError", "converter", "integer", "order_status", "refill_status", "service"]
+__all__ = [
+    "CHARGES",
+    "COUNTS",
+    "CURRENCIES",
+    "MISS",
+    "WORDS",
+    "ShapeError",
+    "charge",
+    "converter",
+    "count",
+    "currency",
+    "integer",
+    "order_status",
+    "refill_status",
+    "service",
+    "word",
+]
 
 
 class ShapeError(ValueError):
@@ -242,55 +267,135 @@ def service(value: object) -> Service:
 def order_status(value: object, order: object) -> OrderStatus:
     """One status entry; ``order`` is the ID the request asked for (panels may omit it).
 
-    The hot path of bulk polling: plain lookups, positional construction.
+    The hot path of bulk polling (``fast`` inlines the same steps for typed entries): plain
+    lookups, the shared tables for texts, a draft filled slot by slot.
     """
     entry = value if type(value) is dict else _mapping(value, "order status")
     order_id = order if type(order) is int else integer(order)
     if order_id is None:
         raise ShapeError(f"order status: unreadable order ID {_snippet(order)}")
-    raw = entry.get("status")
+    raw_status, status = status_of(entry.get("status"))
+    start = entry.get("start_count")
+    if start is None:
+        start = entry.get("start_counter")
+    # A keys-view subset test runs in C: the common entry costs no copy.
+    extra = NO_EXTRA if entry.keys() <= _STATUS_FIELDS else _extra(entry)
+    draft: Any = StatusDraft.__new__(StatusDraft)  # frozen to mypy
+    draft.order = order_id
+    draft.status = status
+    draft.charge = charge_of(entry.get("charge"))
+    draft.start_count = count_of(start)
+    draft.remains = count_of(entry.get("remains"))
+    draft.currency = currency_of(entry.get("currency"))
+    draft.raw_status = raw_status
+    draft.extra = extra
+    draft.__class__ = OrderStatus
+    done: OrderStatus = draft
+    return done
+
+
+# --------------------------------------------------------------- values statuses share
+#
+# A million statuses hold a handful of status words and currencies, and often the same
+# charges and counts. Each text seen maps to the one value it means, so equal values are
+# one object (all immutable: str, int, Decimal, Status) and a repeated text costs a lookup
+# instead of a parse. Each table is bounded: when full it starts again, so memory stays
+# flat whatever a panel sends. ``fast`` reads the tables directly and calls the functions
+# below on a miss; the tolerant path always calls them: both give the same values.
+
+MISS: Any = object()
+"""What ``table.get(text, MISS)`` gives for a text not seen yet (``None`` is a value)."""
+WORDS: dict[str, tuple[str, Status]] = {}
+"""A status text as sent -> (``raw_status``, ``status``); ``("", UNKNOWN)`` when blank."""
+CHARGES: dict[str, Decimal | None] = {}
+CURRENCIES: dict[str, str | None] = {}
+COUNTS: dict[str, int | None] = {}
+_LIMIT = 16384  # entries per table (a few MB at most)
+_LONGEST = 40  # longer texts are read each time, never kept
+
+
+def _keep(table: dict[str, Any], key: str, value: object) -> None:
+    if len(key) <= _LONGEST:
+        if len(table) >= _LIMIT:
+            table.clear()
+        table[key] = value
+
+
+def word(value: str) -> tuple[str, Status]:
+    """(``raw_status``, ``status``) of a status text."""
+    raw_status = value.strip()
+    found = (raw_status, Status.parse(raw_status))
+    _keep(WORDS, value, found)
+    return found
+
+
+def charge(value: str) -> Decimal | None:
+    """Money from a text: ``None`` for blanks, words and non-finite numbers."""
+    number: Decimal | None
+    try:
+        number = Decimal(value)  # Decimal() itself ignores surrounding whitespace
+    except InvalidOperation:
+        if "," in value:
+            return _grouped(value)  # refused when ambiguous; never kept
+        number = None  # "", "Unknown", words: no amount
+    else:
+        if not number.is_finite():
+            number = None
+    _keep(CHARGES, value, number)
+    return number
+
+
+def count(value: str) -> int | None:
+    """A count from a text, as :func:`integer` reads it."""
+    number = _digits(value)
+    _keep(COUNTS, value, number)
+    return number
+
+
+def currency(value: str) -> str | None:
+    """A currency code without its surrounding whitespace; ``None`` when blank."""
+    code = value.strip() or None
+    _keep(CURRENCIES, value, code)
+    return code
+
+
+def status_of(raw: object) -> tuple[str, Status]:
+    """(``raw_status``, ``status``) of an entry's ``status`` value; ``ShapeError`` when blank."""
     if type(raw) is str:
-        raw_status = raw.strip()
+        found = WORDS.get(raw)
+        raw_status, status = found if found is not None else word(raw)
     elif raw is None or isinstance(raw, Mapping | list):
         raw_status = ""
     else:
         raw_status = text(raw)
+        status = Status.parse(raw_status)
     if not raw_status:
         raise ShapeError("order status: missing or unreadable 'status'")
-    status = Status.parse(raw_status)
-    # Inline fast paths for what panels send most (digit strings); anything else takes the
-    # general converters.
-    raw_charge = entry.get("charge")
-    charge: Decimal | None
-    if type(raw_charge) is str:
-        try:
-            charge = Decimal(raw_charge)
-        except InvalidOperation:
-            charge = _grouped(raw_charge) if "," in raw_charge else None
-        else:
-            if not charge.is_finite():
-                charge = None
-    else:
-        charge = money(raw_charge)
-    start = entry.get("start_count")
-    if start is None:
-        start = entry.get("start_counter")
-    start = _digits(start) if type(start) is str else integer(start)
-    remains = entry.get("remains")
-    remains = _digits(remains) if type(remains) is str else integer(remains)
-    currency = entry.get("currency")
-    # A keys-view subset test runs in C: the common entry costs no copy.
-    extra = {} if entry.keys() <= _STATUS_FIELDS else _extra(entry)
-    return OrderStatus(
-        order_id,
-        status,
-        charge,
-        start,
-        remains,
-        (currency.strip() or None) if type(currency) is str else optional_text(currency),
-        raw_status,
-        extra,
-    )
+    return raw_status, status
+
+
+def charge_of(value: object) -> Decimal | None:
+    """An entry's ``charge``, whatever its JSON type."""
+    if type(value) is str:
+        found = CHARGES.get(value, MISS)
+        return found if found is not MISS else charge(value)
+    return money(value)
+
+
+def count_of(value: object) -> int | None:
+    """An entry's ``start_count`` or ``remains``, whatever its JSON type."""
+    if type(value) is str:
+        found = COUNTS.get(value, MISS)
+        return found if found is not MISS else count(value)
+    return integer(value)
+
+
+def currency_of(value: object) -> str | None:
+    """An entry's ``currency``, whatever its JSON type."""
+    if type(value) is str:
+        found = CURRENCIES.get(value, MISS)
+        return found if found is not MISS else currency(value)
+    return optional_text(value)
 
 
 _STATUS_FIELDS = frozenset(

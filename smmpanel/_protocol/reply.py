@@ -19,6 +19,7 @@ from .classify import error_class, panel_error, shape_error
 from .convert import ShapeError
 from .decode import NOT_JSON, decode
 from .envelope import error_text, find_error
+from .fast import Reader
 
 __all__ = ["read_reply", "retry_after"]
 
@@ -37,8 +38,13 @@ def read_reply(
 
     Raises ``Failure`` for an error envelope, a 4xx/5xx, a bad body or JSON of a shape no
     dialect uses. ``scrub`` removes the key from the panel's words (a JSON escape may
-    spell it anew).
+    spell it anew). A ``Reader`` (``fast.bind``) first reads a 2xx answer of the common
+    shape straight from its bytes; any other answer takes the steps below.
     """
+    if 200 <= status < 300 and type(parse) is Reader:
+        found: T | None = parse.fast(content)
+        if found is not None:
+            return found
     data = decode(content)
     if status == 429:
         message = find_error(data) if data is not NOT_JSON else None
