@@ -5,10 +5,15 @@ statuses they served; an order moves on only once the store holds its current st
 Trackers forked by ``_crash_tracker.py`` are killed at random moments at least ``KILLS``
 times and restarted; in the end every order must be final and its events must be exactly
 what its panel served, in order: none missing, none twice.
+
+The moments are drawn over the run's progress (the store's event count), not over the clock:
+a kill happens once the events pass a random mark, a random few milliseconds later, so the
+test kills ``KILLS`` times on a fast machine as on a slow one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import random
@@ -18,11 +23,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO
 
 import httpx
 import pytest
+from _crash_panel import stages
 
 pytest.importorskip("sqlalchemy")
 pytest.importorskip("uvicorn")
@@ -71,6 +78,40 @@ class Lines:
                 return line
             self._aside.append(line)
 
+    def exit_code(self, timeout: float) -> int | None:
+        """The tracker's exit code if it ends within ``timeout`` s, else None."""
+        try:
+            return int(self.expect("exit", timeout=timeout).split()[2])
+        except queue.Empty:
+            return None
+
+
+def _marks(rng: random.Random) -> list[int]:
+    """``KILLS`` event counts, spread over the run, at which the trackers are killed."""
+    total = sum(len(stages(order)) for order in range(1, TOTAL + 1))
+    return sorted(rng.randrange(total // 50, total * 9 // 10) for _ in range(KILLS))
+
+
+@contextlib.contextmanager
+def _events_in(store_url: str) -> Iterator[Callable[[], int]]:
+    """A reader of the store's event count (its own engine, disposed after)."""
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(store_url, poolclass=sqlalchemy.pool.NullPool)
+    query = sqlalchemy.text("SELECT count(*) FROM smmpanel_events")
+
+    def count() -> int:
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(query).scalar_one())
+        except sqlalchemy.exc.DBAPIError:  # no schema yet, or the file is locked: not yet
+            return 0
+
+    try:
+        yield count
+    finally:
+        engine.dispose()
+
 
 def _wait_for(port: int) -> None:
     deadline = time.monotonic() + 20
@@ -89,15 +130,19 @@ def test_kill_9_loses_no_change_and_writes_none_twice(store_url: str) -> None:
         [sys.executable, str(HERE / "_crash_panel.py"), str(port), store_url], env=_env()
     )
     rng = random.Random(1234)
+    marks = _marks(rng)
     kills = 0
     try:
         _wait_for(port)
         base = f"http://127.0.0.1:{port}"
         command = [sys.executable, str(HERE / "_crash_tracker.py"), store_url, base, str(TOTAL)]
         deadline = time.monotonic() + 240
-        with subprocess.Popen(
-            command, env=_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-        ) as zygote:
+        with (
+            _events_in(store_url) as events_now,
+            subprocess.Popen(
+                command, env=_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+            ) as zygote,
+        ):
             assert zygote.stdout is not None
             assert zygote.stdin is not None
             lines = Lines(zygote.stdout)
@@ -107,14 +152,18 @@ def test_kill_9_loses_no_change_and_writes_none_twice(store_url: str) -> None:
                 zygote.stdin.flush()
                 pid = int(lines.expect("pid").split()[1])
                 lines.expect("ready")  # its orders are tracked
-                try:
-                    wait = rng.uniform(0.1, 0.7) if kills < KILLS else 120.0
-                    _, _, text = lines.expect("exit", timeout=wait).split()
-                    code = int(text)
-                except queue.Empty:
-                    os.kill(pid, signal.SIGKILL)
-                    assert lines.expect("exit").split()[2] == str(-signal.SIGKILL)
-                    kills += 1
+                if kills < KILLS:
+                    # The next mark (or the tracker's own end), then a random moment after it.
+                    while code is None and events_now() < marks[kills]:
+                        code = lines.exit_code(timeout=0.005)
+                    if code is None:
+                        code = lines.exit_code(timeout=rng.uniform(0, 0.05))
+                    if code is None:
+                        os.kill(pid, signal.SIGKILL)
+                        assert lines.expect("exit").split()[2] == str(-signal.SIGKILL)
+                        kills += 1
+                else:
+                    code = lines.exit_code(timeout=120.0)
             zygote.stdin.close()
         assert code == 0, "the tracker failed on its own"
         served = {
