@@ -72,15 +72,20 @@ async def gather(chunks: Iterable[list[int]], run: Run[T], workers: int) -> PerI
 
 
 async def collect(
-    ids: list[int], chunks: Iterable[list[int]], run: Run[T], workers: int
+    ids: list[int],
+    chunks: Iterable[list[int]],
+    run: Run[T],
+    workers: int,
+    layout: dict[int, None] | None = None,
 ) -> Bulk[T]:
     """Answer every chunk straight into one ``Bulk``, in the order of ``ids``.
 
-    ``ok`` is laid out in the order of ``ids`` before any answer arrives and each chunk's
+    ``ok`` is laid out in the order of ``ids`` before any answer arrives (on ``layout``, a
+    dict of exactly ``ids`` that the caller hands over, when it has one) and each chunk's
     answers are written into it as they come: no second dict of every answer (40 MB per
     million IDs) and no pass to split one. Errors move to ``errors`` at the end.
     """
-    ok: dict[int, Any] = dict.fromkeys(ids)
+    ok: dict[int, Any] = dict.fromkeys(ids) if layout is None else layout
     failed: dict[int, SMMPanelError] = {}
 
     def sink(_: list[int], found: PerID[T]) -> None:

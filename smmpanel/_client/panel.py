@@ -33,6 +33,7 @@ from .._validate import (
     check_timeout,
     check_url,
     order_fields,
+    unique_ids,
 )
 from . import actions
 from .actions import Action
@@ -289,14 +290,15 @@ class Panel:
         return await self._calls.one(action, check_id(id, action.what))
 
     async def _bulk(self, action: Action[PerID[T]], ids: Iterable[int | str]) -> Bulk[T]:
-        checked = check_ids(ids, action.what)
+        layout = unique_ids(ids, action.what)
         self._calls.check()
-        if not checked:
+        if not layout:
             return Bulk()
+        checked = list(layout)
         count = -(-len(checked) // self._chunk_size)  # chunks, made one at a time as sent
         run = self._calls.chunks(action)
         chunks = chunked(checked, self._chunk_size)
-        return await collect(checked, chunks, run, min(self._concurrency, count))
+        return await collect(checked, chunks, run, min(self._concurrency, count), layout)
 
 
 def _check_fast_loop() -> None:
