@@ -55,5 +55,8 @@ def bench(session: nox.Session) -> None:
     session.run("python", "-m", "benchmarks", *session.posargs)
     stream = ["--small", "10000", "--large", "100000", "--repeat", "1"] if quick else []
     session.run("python", "-m", "benchmarks.stream", *stream)
+    session.run("python", "-m", "benchmarks.structuring")
+    memory = ["--sizes", "100000", "300000"] if quick else ["--repeat", "3"]
+    session.run("python", "-m", "benchmarks.memory", *memory)
     session.run("python", "-m", "benchmarks.tracker", *(["--quick"] if quick else []))
     session.run("python", "-m", "benchmarks.panels", *(["--quick"] if quick else []))

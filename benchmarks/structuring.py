@@ -4,7 +4,9 @@ Both common shapes (a 100-ID ``status`` answer keyed by ID, and the single-order
 read by the whole pipeline ``read_reply`` runs: the fast path (``fast.bind``: bytes straight
 to ``OrderStatus``) and the tolerant path it falls back to (generic decode, then
 ``answers``), beside bare JSON parsers as the floor.
-``python -m benchmarks.structuring`` prints the table.
+Then what a ``Panel()`` costs to build (issue 10: ≤ 5 ms for ``http://``; https panels share
+one SSL context per process) beside a bare ``httpx.AsyncClient()``, which builds its own.
+``python -m benchmarks.structuring`` prints both tables.
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ import json
 import timeit
 from collections.abc import Callable
 
+import anyio
+import httpx
 import msgspec
 import orjson
 
+import smmpanel
 from smmpanel import _protocol
 from smmpanel._protocol import fast
 
@@ -72,9 +77,36 @@ def run() -> list[tuple[str, float]]:
     ]
 
 
+def construction(number: int = 50) -> list[tuple[str, float]]:
+    """Milliseconds to build one client (best of five rounds of ``number``), all closed after."""
+    made: list[smmpanel.Panel | httpx.AsyncClient] = []
+
+    def build(make: Callable[[], smmpanel.Panel | httpx.AsyncClient]) -> float:
+        def batch() -> None:
+            made.extend(make() for _ in range(number))
+
+        return min(timeit.repeat(batch, number=1, repeat=5)) / number * 1e3
+
+    rows = [
+        ("Panel('http://...')", build(lambda: smmpanel.Panel("http://127.0.0.1:9/api/v2", "k"))),
+        ("Panel('https://...')", build(lambda: smmpanel.Panel("https://example.com/api/v2", "k"))),
+        ("httpx.AsyncClient() (its own SSL context)", build(httpx.AsyncClient)),
+    ]
+
+    async def close() -> None:
+        for client in made:
+            await client.aclose()
+
+    anyio.run(close)
+    return rows
+
+
 if __name__ == "__main__":
     rows = run()
     base = dict(rows)["orjson.loads"]
     print("| step | µs/entry | ÷ orjson.loads |\n|---|---:|---:|")
     for name, value in rows:
         print(f"| {name} | {value:.3f} | {value / base:.1f} |")
+    print("\n| client built | ms each | ÷ the 5 ms bound |\n|---|---:|---:|")
+    for name, value in construction():
+        print(f"| {name} | {value:.3f} | {value / 5:.3f} |")
