@@ -29,7 +29,6 @@ __all__ = [
     "check_backoff",
     "check_id",
     "check_ids",
-    "unique_ids",
     "check_int",
     "check_rate_limit",
     "check_timeout",
@@ -37,6 +36,7 @@ __all__ = [
     "order_fields",
     "positive_int",
     "shown",
+    "unique_ids",
 ]
 
 ListField = str | Iterable[str]

@@ -331,11 +331,11 @@ async def test_collect_fills_ok_and_errors_in_the_order_of_ids() -> None:
         await anyio.sleep(0.001 * (30 - chunk[0]))  # later chunks answer first
         return {i: NotFoundError("no", action="status") if i % 7 == 0 else i * 10 for i in chunk}
 
-    bulk = await collect(ids, list(chunked(ids, 4)), run, 4)
+    bulk = await collect(dict.fromkeys(ids), list(chunked(ids, 4)), run, 4)
     assert list(bulk.ok) == [i for i in ids if i % 7]
     assert list(bulk.ok.values()) == [i * 10 for i in ids if i % 7]
     assert list(bulk.errors) == [7, 14, 21]
-    clean = await collect(ids, list(chunked(ids, 10)), lambda c: _values(c), 2)
+    clean = await collect(dict.fromkeys(ids), list(chunked(ids, 10)), lambda c: _values(c), 2)
     assert list(clean.ok) == ids
     assert not clean.errors
 

@@ -72,20 +72,16 @@ async def gather(chunks: Iterable[list[int]], run: Run[T], workers: int) -> PerI
 
 
 async def collect(
-    ids: list[int],
-    chunks: Iterable[list[int]],
-    run: Run[T],
-    workers: int,
-    layout: dict[int, None] | None = None,
+    ids: dict[int, None], chunks: Iterable[list[int]], run: Run[T], workers: int
 ) -> Bulk[T]:
     """Answer every chunk straight into one ``Bulk``, in the order of ``ids``.
 
-    ``ok`` is laid out in the order of ``ids`` before any answer arrives (on ``layout``, a
-    dict of exactly ``ids`` that the caller hands over, when it has one) and each chunk's
-    answers are written into it as they come: no second dict of every answer (40 MB per
-    million IDs) and no pass to split one. Errors move to ``errors`` at the end.
+    ``ids`` is the dict that checked them (``unique_ids``) and becomes ``ok`` itself: each
+    chunk's answers are written into it as they come, so there is no second dict of every
+    answer (40 MB per million IDs) and no pass to split one. Errors move to ``errors`` at
+    the end, in the order of ``ids``.
     """
-    ok: dict[int, Any] = dict.fromkeys(ids) if layout is None else layout
+    ok: dict[int, Any] = ids
     failed: dict[int, SMMPanelError] = {}
 
     def sink(_: list[int], found: PerID[T]) -> None:
@@ -96,9 +92,10 @@ async def collect(
     await _drain(chunks, run, workers, sink)
     if not failed:
         return Bulk(ok=ok, errors={})
-    for id in failed:
+    errors = {id: failed[id] for id in ok if id in failed}
+    for id in errors:
         del ok[id]
-    return Bulk(ok=ok, errors={id: failed[id] for id in ids if id in failed})
+    return Bulk(ok=ok, errors=errors)
 
 
 async def _read_chunks(

@@ -290,15 +290,14 @@ class Panel:
         return await self._calls.one(action, check_id(id, action.what))
 
     async def _bulk(self, action: Action[PerID[T]], ids: Iterable[int | str]) -> Bulk[T]:
-        layout = unique_ids(ids, action.what)
+        checked = unique_ids(ids, action.what)  # becomes the answer's ``ok``
         self._calls.check()
-        if not layout:
+        if not checked:
             return Bulk()
-        checked = list(layout)
         count = -(-len(checked) // self._chunk_size)  # chunks, made one at a time as sent
         run = self._calls.chunks(action)
-        chunks = chunked(checked, self._chunk_size)
-        return await collect(checked, chunks, run, min(self._concurrency, count), layout)
+        chunks = chunked(list(checked), self._chunk_size)
+        return await collect(checked, chunks, run, min(self._concurrency, count))
 
 
 def _check_fast_loop() -> None:
